@@ -1,0 +1,29 @@
+#!/bin/bash
+# Installs, with apt-get, what building and testing xquiesce needs on a
+# Debian 12 machine. Quiet and quick when everything is already there.
+set -euo pipefail
+
+packages=(
+	build-essential pkg-config git
+	libxen-dev libkmod-dev libcmocka-dev libsystemd-dev
+	qemu-system-x86 busybox-static cpio xz-utils zstd kmod
+	e2fsprogs xfsprogs btrfs-progs lvm2
+	flex bison bc libelf-dev libssl-dev
+)
+# Extra packages a suite asks for: XQ_EXTRA_PACKAGES="a b".
+read -r -a extra <<<"${XQ_EXTRA_PACKAGES:-}"
+
+missing=()
+for p in "${packages[@]}" "${extra[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: missing packages: ${missing[*]} (run as root to install them)" >&2
+	exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
