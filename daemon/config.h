@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * /etc/xquiesce/xquiesced.conf: one "key = value" per line, '#' comments.
+ * The parser sees one line at a time and does no I/O, so a fuzzer (or a
+ * test) can feed it directly; config_load() is the only function that
+ * reads a file.
+ */
+#ifndef _XQ_CONFIG_H
+#define _XQ_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define XQ_CONFIG_PATH		"/etc/xquiesce/xquiesced.conf"
+#define XQ_HOOKS_DIR		"/etc/xquiesce/hooks.d"
+
+enum freeze_failure_policy {
+	ON_FREEZE_FAILURE_FAIL,			/* report snapshot-error */
+	ON_FREEZE_FAILURE_CRASH_CONSISTENT,	/* snapshot anyway, say so */
+};
+
+struct xq_config {
+	unsigned int freeze_timeout_ms;	/* kernel watchdog: longest freeze */
+	unsigned int hook_timeout_ms;	/* per hook invocation */
+	unsigned int dom0_timeout_ms;	/* wait for dom0 after create-snapshots */
+	enum freeze_failure_policy on_freeze_failure;
+	bool presync;			/* syncfs everything before freezing */
+	char *hooks_dir;
+	char **exclude_mounts;		/* fnmatch(3) patterns, NULL-terminated */
+	size_t nexclude_mounts;
+	char **exclude_fstypes;		/* exact names, NULL-terminated */
+	size_t nexclude_fstypes;
+};
+
+struct config_parser {
+	struct xq_config *cfg;
+	unsigned int line;		/* number of the line last parsed */
+	char error[320];		/* "line N: why", set on failure */
+};
+
+/* Fills cfg with the defaults; 0 or -ENOMEM. */
+int config_init(struct xq_config *cfg);
+void config_free(struct xq_config *cfg);
+
+/* cfg must come from config_init(). */
+void config_parser_init(struct config_parser *p, struct xq_config *cfg);
+/* One line, without or with its '\n'. 0, -EINVAL (p->error says why), -ENOMEM. */
+int config_parse_line(struct config_parser *p, const char *line);
+/* Checks that need every line (e.g. limits between keys). 0 or -EINVAL. */
+int config_parse_finish(struct config_parser *p);
+
+/*
+ * Reads path into a fresh cfg (config_init() included). A missing file
+ * gives the defaults. On failure err holds a message naming the file.
+ */
+int config_load(struct xq_config *cfg, const char *path, char *err, size_t errlen);
+
+const char *config_policy_name(enum freeze_failure_policy policy);
+
+#endif /* _XQ_CONFIG_H */
