@@ -1,0 +1,846 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The protocol engine, driven through every path of quiesce-protocol.md.
+ * Each test checks the exact xenstore writes and removals, in order, and
+ * the step the engine asks for: that order is what XAPI and snapwatchd see.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmocka-compat.h"
+#include "protocol.h"
+
+#define VM	"3f1c2b9a-0d4e-4c8f-9a71-5b2e6d0c1a77"
+#define VSS	"/vss/" VM
+#define VDI_A	"aaaaaaaa-1111-4222-8333-444444444444"
+#define VDI_B	"bbbbbbbb-1111-4222-8333-444444444444"
+#define SNAPVM	"5e5e5e5e-2222-4333-8444-555555555555"
+#define BACK	"/local/domain/0/backend/vbd/7/"
+#define SNAP	"control/snapshot/"
+
+struct t {
+	struct proto p;
+	struct proto_out out;
+};
+
+static int setup(void **state)
+{
+	struct t *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -1;
+	proto_init(&t->p, 10000);
+	proto_out_init(&t->out);
+	*state = t;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct t *t = *state;
+
+	proto_free(&t->p);
+	proto_out_free(&t->out);
+	free(t);
+	return 0;
+}
+
+/* "write PATH=VALUE" or "rm PATH", one per op, in order. */
+static void check_ops(struct proto_out *out, const char *const *want)
+{
+	size_t n = 0;
+
+	assert_int_equal(out->err, 0);
+	for (; want[n]; n++) {
+		char *got;
+
+		if (n >= out->nops)
+			fail_msg("op %zu missing, expected %s", n, want[n]);
+		if (out->ops[n].kind == XS_OP_WRITE)
+			assert_true(asprintf(&got, "write %s=%s", out->ops[n].path,
+					     out->ops[n].value) > 0);
+		else
+			assert_true(asprintf(&got, "rm %s", out->ops[n].path) > 0);
+		if (strcmp(got, want[n])) {
+			print_error("op %zu: got  %s\n       want %s\n", n, got, want[n]);
+			free(got);
+			fail();
+		}
+		free(got);
+	}
+	if (out->nops != n)
+		fail_msg("%zu ops, expected %zu; op %zu is %s", out->nops, n, n,
+			 out->ops[n].path);
+}
+
+#define OPS(out, ...) check_ops(out, (const char *const[]){ __VA_ARGS__, NULL })
+#define NO_OPS(out) check_ops(out, (const char *const[]){ NULL })
+
+static const struct proto_vbd two_disks[] = {
+	/* out of order on purpose: 51728 (xvdb) after 51712 (xvda) */
+	{ "51728", "disk", BACK "51728", VDI_B, "xvdb" },
+	{ "5632", "cdrom", BACK "5632", NULL, "xvdd" },
+	{ "51712", "disk", BACK "51712", VDI_A, "xvda" },
+};
+
+static const struct proto_guest guest = {
+	.vm = "/vm/" VM, .vss = VSS, .vbds = two_disks, .nvbds = 3,
+};
+
+static const struct proto_item freeze_hooks[] = {
+	{ "10-postgresql", "ok" }, { "20-my.sql", "ok" },
+};
+static const struct proto_item thaw_hooks[] = {
+	{ "20-my.sql", "ok" }, { "10-postgresql", "exit 3" },
+};
+static const struct proto_item mounts[] = { { .name = "/" }, { .name = "/var/lib/postgresql" } };
+
+static const struct proto_freeze_result kernel_freeze = {
+	.consistency = PROTO_KERNEL_FREEZE, .filesystems = mounts, .nfilesystems = 2,
+};
+
+static void reset(struct t *t)
+{
+	proto_out_reset(&t->out);
+}
+
+#define ACK_OPS \
+	"rm " SNAP "status", "rm " SNAP "snapid", "rm " SNAP "snapuuid", "rm " SNAP "error", \
+	"rm " SNAP "consistency", "rm " SNAP "freeze-window-ms", "rm " SNAP "filesystems", \
+	"rm " SNAP "hooks", "rm " SNAP "action"
+
+#define HELLO_OPS \
+	"write " VSS "/status=provider-initialized", "rm " VSS "/snapshot", "rm " VSS "/snapuuid"
+
+#define CLEANUP_OPS "rm " VSS "/snapshot", "rm " VSS "/status"
+
+static void request(struct t *t)
+{
+	reset(t);
+	proto_action_changed(&t->p, "create-snapshot", &t->out);
+	OPS(&t->out, ACK_OPS);
+	assert_int_equal(t->out.step, PROTO_STEP_READ_GUEST);
+	assert_true(proto_busy(&t->p));
+}
+
+/* From the request to "create-snapshots", frozen by the kernel. */
+static void to_waiting(struct t *t)
+{
+	size_t n;
+	const struct proto_disk *d;
+
+	request(t);
+	reset(t);
+	proto_guest_read(&t->p, &guest, &t->out);
+	OPS(&t->out, HELLO_OPS, "write " VSS "/snapshot/" VDI_A "=",
+	    "write " VSS "/snapshot/" VDI_B "=");
+	assert_int_equal(t->out.step, PROTO_STEP_FREEZE_HOOKS);
+	d = proto_disks(&t->p, &n);
+	assert_int_equal(n, 2);
+	assert_string_equal(d[0].devid, "51712");
+	assert_string_equal(d[0].dev, "xvda");
+	assert_string_equal(d[1].vdi, VDI_B);
+
+	reset(t);
+	proto_freeze_hooks_done(&t->p, true, freeze_hooks, 2, &t->out);
+	NO_OPS(&t->out);
+	assert_int_equal(t->out.step, PROTO_STEP_FREEZE);
+
+	reset(t);
+	proto_frozen(&t->p, &kernel_freeze, &t->out);
+	OPS(&t->out, "write " VSS "/status=create-snapshots");
+	assert_int_equal(t->out.step, PROTO_STEP_NONE);
+	assert_int_equal(t->out.timer, PROTO_TIMER_ARM);
+	assert_int_equal(t->out.timer_ms, 10000);
+}
+
+static void thaw(struct t *t, int err, enum proto_step next)
+{
+	struct proto_thaw_result r = { .err = err, .window_ms = 42 };
+
+	reset(t);
+	proto_thawed(&t->p, &r, &t->out);
+	NO_OPS(&t->out);
+	assert_int_equal(t->out.step, next);
+}
+
+static void test_start_advertises(void **state)
+{
+	struct t *t = *state;
+
+	proto_start(&t->p, &t->out);
+	OPS(&t->out, "write control/feature-quiesce=1", "write data/updated=1");
+	assert_false(proto_busy(&t->p));
+}
+
+static void test_feature_readvertised_when_gone(void **state)
+{
+	struct t *t = *state;
+
+	proto_feature_changed(&t->p, "1", &t->out);
+	NO_OPS(&t->out);
+	/* after a resume into a new domain the key is gone */
+	proto_feature_changed(&t->p, NULL, &t->out);
+	OPS(&t->out, "write control/feature-quiesce=1", "write data/updated=1");
+	reset(t);
+	proto_feature_changed(&t->p, "0", &t->out);
+	OPS(&t->out, "write control/feature-quiesce=1", "write data/updated=1");
+}
+
+static void test_happy_path(void **state)
+{
+	struct t *t = *state;
+	bool ok;
+
+	to_waiting(t);
+	reset(t);
+	proto_vss_changed(&t->p, "snapshots-created", SNAPVM, &t->out);
+	NO_OPS(&t->out);
+	assert_int_equal(t->out.step, PROTO_STEP_THAW);
+	assert_int_equal(t->out.timer, PROTO_TIMER_DISARM);
+
+	thaw(t, 0, PROTO_STEP_THAW_HOOKS);
+
+	reset(t);
+	proto_finish_hooks_done(&t->p, false, thaw_hooks, 2, &t->out);
+	OPS(&t->out,
+	    "write " SNAP "snapid/0=xquiesce:1;vm=" VM ";snapshot=" SNAPVM
+	    ";consistency=kernel-freeze;vdis=" VDI_A "," VDI_B,
+	    "write " SNAP "snapuuid=" SNAPVM,
+	    "write " SNAP "consistency=kernel-freeze",
+	    "write " SNAP "freeze-window-ms=42",
+	    "write " SNAP "filesystems/0=/",
+	    "write " SNAP "filesystems/1=/var/lib/postgresql",
+	    "write " SNAP "hooks/10-postgresql=freeze ok, thaw exit 3",
+	    "write " SNAP "hooks/20-my_sql=freeze ok, thaw ok",
+	    CLEANUP_OPS,
+	    "write " SNAP "status=snapshot-created");
+	assert_int_equal(t->out.step, PROTO_STEP_NONE);
+	assert_false(proto_busy(&t->p));
+	assert_string_equal(proto_last_result(&t->p, &ok),
+			    "snapshot-created " SNAPVM ": kernel-freeze, frozen 42 ms, 2 filesystems");
+	assert_true(ok);
+}
+
+#define ERROR_TAIL \
+	"write " SNAP "consistency=kernel-freeze", "write " SNAP "freeze-window-ms=42", \
+	"write " SNAP "filesystems/0=/", "write " SNAP "filesystems/1=/var/lib/postgresql"
+
+static void test_snapshots_failed(void **state)
+{
+	struct t *t = *state;
+	static const struct proto_item fail_hooks[] = { { "10-postgresql", "ok" } };
+	bool ok;
+
+	to_waiting(t);
+	reset(t);
+	proto_vss_changed(&t->p, "snapshots-failed", NULL, &t->out);
+	NO_OPS(&t->out);
+	assert_int_equal(t->out.step, PROTO_STEP_THAW);
+	assert_int_equal(t->out.timer, PROTO_TIMER_DISARM);
+
+	thaw(t, 0, PROTO_STEP_FAIL_HOOKS);
+
+	reset(t);
+	proto_finish_hooks_done(&t->p, true, fail_hooks, 1, &t->out);
+	OPS(&t->out,
+	    "write " SNAP "error=XEN_VSS_REQ_ERROR_CREATING_SNAPSHOT",
+	    "write " SNAP "error/code=5",
+	    "write " SNAP "error/message=dom0 reported snapshots-failed",
+	    ERROR_TAIL,
+	    "write " SNAP "hooks/10-postgresql=freeze ok, freeze-fail ok",
+	    "write " SNAP "hooks/20-my_sql=freeze ok",
+	    CLEANUP_OPS,
+	    "write " SNAP "status=snapshot-error");
+	assert_false(proto_busy(&t->p));
+	proto_last_result(&t->p, &ok);
+	assert_false(ok);
+}
+
+static void test_dom0_silent_past_deadline(void **state)
+{
+	struct t *t = *state;
+
+	to_waiting(t);
+	reset(t);
+	proto_deadline(&t->p, &t->out);
+	NO_OPS(&t->out);
+	assert_int_equal(t->out.step, PROTO_STEP_THAW);
+	assert_int_equal(t->out.timer, PROTO_TIMER_DISARM);
+	thaw(t, 0, PROTO_STEP_FAIL_HOOKS);
+	reset(t);
+	proto_finish_hooks_done(&t->p, true, NULL, 0, &t->out);
+	OPS(&t->out,
+	    "write " SNAP "error=XEN_VSS_REQ_ERROR_CREATING_SNAPSHOT",
+	    "write " SNAP "error/code=110",
+	    "write " SNAP "error/message=no answer from dom0 in " VSS "/status within 10000 ms",
+	    ERROR_TAIL,
+	    "write " SNAP "hooks/10-postgresql=freeze ok",
+	    "write " SNAP "hooks/20-my_sql=freeze ok",
+	    CLEANUP_OPS,
+	    "write " SNAP "status=snapshot-error");
+
+	/* a late answer after the report changes nothing */
+	reset(t);
+	proto_vss_changed(&t->p, "snapshots-created", SNAPVM, &t->out);
+	NO_OPS(&t->out);
+	assert_int_equal(t->out.step, PROTO_STEP_NONE);
+}
+
+static void test_watchdog_thawed_before_answer(void **state)
+{
+	struct t *t = *state;
+
+	to_waiting(t);
+	reset(t);
+	proto_vss_changed(&t->p, "snapshots-created", SNAPVM, &t->out);
+	assert_int_equal(t->out.step, PROTO_STEP_THAW);
+	thaw(t, -ETIMEDOUT, PROTO_STEP_FAIL_HOOKS);
+	reset(t);
+	proto_finish_hooks_done(&t->p, true, NULL, 0, &t->out);
+	OPS(&t->out,
+	    "write " SNAP "error=XEN_VSS_REQ_ERROR_CREATING_SNAPSHOT",
+	    "write " SNAP "error/code=110",
+	    "write " SNAP "error/message=the freeze deadline passed before dom0 answered; "
+	    "the snapshot may be inconsistent",
+	    ERROR_TAIL,
+	    "write " SNAP "hooks/10-postgresql=freeze ok",
+	    "write " SNAP "hooks/20-my_sql=freeze ok",
+	    CLEANUP_OPS,
+	    "write " SNAP "status=snapshot-error");
+}
+
+static void test_spurious_and_duplicate_events(void **state)
+{
+	struct t *t = *state;
+
+	/* events at watch registration, before any request */
+	proto_action_changed(&t->p, NULL, &t->out);
+	proto_vss_changed(&t->p, NULL, NULL, &t->out);
+	proto_vss_changed(&t->p, "snapshots-created", SNAPVM, &t->out);
+	proto_deadline(&t->p, &t->out);
+	NO_OPS(&t->out);
+	assert_int_equal(t->out.step, PROTO_STEP_NONE);
+	assert_false(proto_busy(&t->p));
+
+	to_waiting(t);
+	reset(t);
+	/* our own writes and the removal of action fire the watches */
+	proto_action_changed(&t->p, NULL, &t->out);
+	proto_vss_changed(&t->p, "provider-initialized", NULL, &t->out);
+	proto_vss_changed(&t->p, "create-snapshots", NULL, &t->out);
+	proto_vss_changed(&t->p, "create-snapshots", NULL, &t->out);
+	proto_vss_changed(&t->p, NULL, NULL, &t->out);
+	NO_OPS(&t->out);
+	assert_int_equal(t->out.step, PROTO_STEP_NONE);
+	assert_int_equal(t->out.timer, PROTO_TIMER_KEEP);
+
+	proto_vss_changed(&t->p, "snapshots-created", SNAPVM, &t->out);
+	assert_int_equal(t->out.step, PROTO_STEP_THAW);
+	/* the same event again while thawing: one thaw only */
+	reset(t);
+	proto_vss_changed(&t->p, "snapshots-created", SNAPVM, &t->out);
+	proto_deadline(&t->p, &t->out);
+	NO_OPS(&t->out);
+	assert_int_equal(t->out.step, PROTO_STEP_NONE);
+	thaw(t, 0, PROTO_STEP_THAW_HOOKS);
+}
+
+static void test_unknown_or_empty_action(void **state)
+{
+	struct t *t = *state;
+	static const char *const values[] = {
+		"", "create-snapshotinfo", "CREATE-SNAPSHOT", "create-snapshot ", "delete",
+	};
+
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		proto_action_changed(&t->p, values[i], &t->out);
+		NO_OPS(&t->out);
+		assert_int_equal(t->out.step, PROTO_STEP_NONE);
+		assert_false(proto_busy(&t->p));
+	}
+	/* steps out of order are ignored */
+	proto_guest_read(&t->p, &guest, &t->out);
+	proto_freeze_hooks_done(&t->p, true, NULL, 0, &t->out);
+	proto_frozen(&t->p, &kernel_freeze, &t->out);
+	NO_OPS(&t->out);
+}
+
+/* A request that fails while reading the guest: report, nothing to undo. */
+static void fail_reading(struct t *t, const struct proto_vbd *vbds, size_t n,
+			 const char *const *want)
+{
+	struct proto_guest g = guest;
+
+	g.vbds = vbds;
+	g.nvbds = n;
+	request(t);
+	reset(t);
+	proto_guest_read(&t->p, &g, &t->out);
+	check_ops(&t->out, want);
+	assert_int_equal(t->out.step, PROTO_STEP_NONE);
+	assert_false(proto_busy(&t->p));
+}
+
+#define FAIL_READING(t, vbds, ...) \
+	fail_reading(t, vbds, sizeof(vbds) / sizeof(vbds[0]), \
+		     (const char *const[]){ HELLO_OPS, __VA_ARGS__, CLEANUP_OPS, \
+					    "write " SNAP "status=snapshot-error", NULL })
+
+#define ADD_VOLUME "write " SNAP "error=XEN_VSS_REQ_ERROR_ADDING_VOLUME_TO_SNAPSET_FAILED"
+
+static void test_missing_backend_keys(void **state)
+{
+	struct t *t = *state;
+	static const struct proto_vbd no_backend[] = {
+		{ "51712", "disk", BACK "51712", VDI_A, "xvda" },
+		{ "51728", "disk", NULL, NULL, NULL },
+	};
+	static const struct proto_vbd no_type[] = {
+		{ "51712", "disk", BACK "51712", VDI_A, "xvda" },
+		{ "51728", NULL, BACK "51728", VDI_B, "xvdb" },
+	};
+
+	FAIL_READING(t, no_backend, ADD_VOLUME, "write " SNAP "error/code=2",
+		     "write " SNAP "error/message=device/vbd/51728/backend is missing, "
+		     "expected an absolute xenstore path");
+	FAIL_READING(t, no_type, ADD_VOLUME, "write " SNAP "error/code=2",
+		     "write " SNAP "error/message=device/vbd/51728/device-type is missing, "
+		     "expected disk, cdrom or floppy");
+}
+
+static void test_malformed_backend_keys(void **state)
+{
+	struct t *t = *state;
+	static const struct proto_vbd relative[] = {
+		{ "51712", "disk", "backend/vbd/7/51712", VDI_A, "xvda" },
+	};
+	static const struct proto_vbd bad_uuid[] = {
+		{ "51712", "disk", BACK "51712", "aaaaaaaa-1111-4222-8333-44444444444g", "xvda" },
+	};
+	static const struct proto_vbd bad_devid[] = {
+		{ "xvda", "disk", BACK "51712", VDI_A, "xvda" },
+	};
+
+	FAIL_READING(t, relative, ADD_VOLUME, "write " SNAP "error/code=22",
+		     "write " SNAP "error/message=device/vbd/51712/backend is "
+		     "\"backend/vbd/7/51712\", expected an absolute xenstore path");
+	FAIL_READING(t, bad_uuid, ADD_VOLUME, "write " SNAP "error/code=22",
+		     "write " SNAP "error/message=" BACK "51712/sm-data/vdi-uuid is "
+		     "\"aaaaaaaa-1111-4222-8333-44444444444g\", expected a uuid");
+	FAIL_READING(t, bad_devid, ADD_VOLUME, "write " SNAP "error/code=22",
+		     "write " SNAP "error/message=device/vbd/xvda: the device id is not a number");
+}
+
+static void test_vbd_without_vdi(void **state)
+{
+	struct t *t = *state;
+	static const struct proto_vbd no_vdi[] = {
+		{ "51712", "disk", BACK "51712", VDI_A, "xvda" },
+		{ "51728", "disk", BACK "51728", NULL, "xvdb" },
+	};
+
+	/* XAPI fails a request that lists fewer disks than the VM has */
+	FAIL_READING(t, no_vdi, ADD_VOLUME, "write " SNAP "error/code=2",
+		     "write " SNAP "error/message=disk 51728 has no VDI: " BACK
+		     "51728/sm-data/vdi-uuid is missing");
+}
+
+static void test_oversized_values(void **state)
+{
+	struct t *t = *state;
+	char *huge = malloc(PROTO_VALUE_MAX + 1);
+	char *msg;
+	struct proto_vbd vbd[] = { { "51712", "disk", BACK "51712", huge, "xvda" } };
+
+	assert_non_null(huge);
+	memset(huge, 'a', PROTO_VALUE_MAX);
+	huge[PROTO_VALUE_MAX] = '\0';
+	assert_true(asprintf(&msg, "write " SNAP "error/message=" BACK
+			     "51712/sm-data/vdi-uuid is \"%.48s...\" (4096 bytes), expected a uuid",
+			     huge) > 0);
+	FAIL_READING(t, vbd, ADD_VOLUME, "write " SNAP "error/code=22", msg);
+	free(msg);
+
+	/* a huge device name */
+	vbd[0].vdi_uuid = VDI_A;
+	vbd[0].dev = huge;
+	assert_true(asprintf(&msg, "write " SNAP "error/message=" BACK
+			     "51712/dev is \"%.48s...\" (4096 bytes), expected a device name "
+			     "such as xvda", huge) > 0);
+	FAIL_READING(t, vbd, ADD_VOLUME, "write " SNAP "error/code=22", msg);
+	free(msg);
+	free(huge);
+}
+
+static void test_oversized_snapuuid(void **state)
+{
+	struct t *t = *state;
+	char huge[PROTO_VALUE_MAX + 1];
+
+	memset(huge, '5', PROTO_VALUE_MAX);
+	huge[PROTO_VALUE_MAX] = '\0';
+	to_waiting(t);
+	reset(t);
+	proto_vss_changed(&t->p, "snapshots-created", huge, &t->out);
+	assert_int_equal(t->out.step, PROTO_STEP_THAW);
+	thaw(t, 0, PROTO_STEP_FAIL_HOOKS);
+	reset(t);
+	proto_finish_hooks_done(&t->p, true, NULL, 0, &t->out);
+	assert_true(t->out.nops > 3);
+	assert_string_equal(t->out.ops[1].value, "71");	/* EPROTO */
+	assert_non_null(strstr(t->out.ops[2].value, "(4096 bytes), expected a uuid"));
+	assert_string_equal(t->out.ops[t->out.nops - 1].value, "snapshot-error");
+}
+
+static void test_vm_identity(void **state)
+{
+	struct t *t = *state;
+	struct proto_guest g = guest;
+
+	/* no vss key: the mailbox is named after the vm key */
+	g.vss = NULL;
+	request(t);
+	reset(t);
+	proto_guest_read(&t->p, &g, &t->out);
+	assert_string_equal(t->out.ops[0].path, VSS "/status");
+	assert_string_equal(proto_vss_path(&t->p), VSS);
+	assert_int_equal(t->out.step, PROTO_STEP_FREEZE_HOOKS);
+	proto_free(&t->p);
+	proto_init(&t->p, 10000);
+
+	/* neither: there is no mailbox to clean, only the error to report */
+	g.vm = NULL;
+	request(t);
+	reset(t);
+	proto_guest_read(&t->p, &g, &t->out);
+	OPS(&t->out, "write " SNAP "error=XEN_VSS_REQ_ERROR_INIT_FAILED",
+	    "write " SNAP "error/code=2",
+	    "write " SNAP "error/message=neither the vss nor the vm key exists, "
+	    "so the VSS mailbox is unknown",
+	    "write " SNAP "status=snapshot-error");
+
+	g.vss = "/vss/not-a-uuid";
+	request(t);
+	reset(t);
+	proto_guest_read(&t->p, &g, &t->out);
+	OPS(&t->out, "write " SNAP "error=XEN_VSS_REQ_ERROR_INIT_FAILED",
+	    "write " SNAP "error/code=22",
+	    "write " SNAP "error/message=the vss key is \"/vss/not-a-uuid\", "
+	    "expected /vss/<vm-uuid>",
+	    "write " SNAP "status=snapshot-error");
+}
+
+static void test_no_disk(void **state)
+{
+	struct t *t = *state;
+	static const struct proto_vbd cd_only[] = {
+		{ "5632", "cdrom", BACK "5632", NULL, "xvdd" },
+	};
+	struct proto_guest g = guest;
+
+	FAIL_READING(t, cd_only, "write " SNAP "error=XEN_VSS_REQ_ERROR_NO_VOLUMES_SUPPORTED",
+		     "write " SNAP "error/code=19",
+		     "write " SNAP "error/message=the guest has no disk VBD");
+
+	g.read_err = -EACCES;
+	request(t);
+	reset(t);
+	proto_guest_read(&t->p, &g, &t->out);
+	OPS(&t->out, HELLO_OPS, "write " SNAP "error=XEN_VSS_REQ_ERROR_INIT_FAILED",
+	    "write " SNAP "error/code=13",
+	    "write " SNAP "error/message=cannot list device/vbd: Permission denied",
+	    CLEANUP_OPS, "write " SNAP "status=snapshot-error");
+}
+
+static void test_same_vdi_twice_listed_once(void **state)
+{
+	struct t *t = *state;
+	static const struct proto_vbd twice[] = {
+		{ "51712", "disk", BACK "51712", VDI_A, "xvda" },
+		{ "268449024", "disk", BACK "268449024", VDI_B, NULL },
+		{ "51728", "disk", BACK "51728", VDI_A, "xvdb" },
+	};
+	struct proto_guest g = guest;
+	const struct proto_disk *d;
+	size_t n;
+
+	g.vbds = twice;
+	g.nvbds = 3;
+	request(t);
+	reset(t);
+	proto_guest_read(&t->p, &g, &t->out);
+	/* numeric order of device ids, each VDI once */
+	OPS(&t->out, HELLO_OPS, "write " VSS "/snapshot/" VDI_A "=",
+	    "write " VSS "/snapshot/" VDI_B "=");
+	d = proto_disks(&t->p, &n);
+	assert_int_equal(n, 2);
+	assert_string_equal(d[1].devid, "268449024");
+	assert_string_equal(d[1].dev, "");
+}
+
+static void test_second_request_while_running(void **state)
+{
+	struct t *t = *state;
+
+	to_waiting(t);
+	reset(t);
+	/* left unacknowledged: its requester must not read our status */
+	proto_action_changed(&t->p, "create-snapshot", &t->out);
+	NO_OPS(&t->out);
+	assert_int_equal(t->out.step, PROTO_STEP_NONE);
+
+	proto_vss_changed(&t->p, "snapshots-created", SNAPVM, &t->out);
+	thaw(t, 0, PROTO_STEP_THAW_HOOKS);
+	reset(t);
+	proto_finish_hooks_done(&t->p, true, NULL, 0, &t->out);
+	assert_string_equal(t->out.ops[t->out.nops - 1].path, SNAP "status");
+	assert_string_equal(t->out.ops[t->out.nops - 1].value, "snapshot-created");
+	assert_int_equal(t->out.step, PROTO_STEP_RECHECK_ACTION);
+
+	/* the next one starts by removing the first one's result */
+	request(t);
+
+	/* and a recheck that finds nothing leaves the engine idle */
+	proto_free(&t->p);
+	proto_init(&t->p, 10000);
+	to_waiting(t);
+	proto_action_changed(&t->p, "create-snapshot", &t->out);
+	proto_deadline(&t->p, &t->out);
+	thaw(t, 0, PROTO_STEP_FAIL_HOOKS);
+	reset(t);
+	proto_finish_hooks_done(&t->p, true, NULL, 0, &t->out);
+	assert_int_equal(t->out.step, PROTO_STEP_RECHECK_ACTION);
+	reset(t);
+	proto_action_changed(&t->p, NULL, &t->out);
+	NO_OPS(&t->out);
+	assert_false(proto_busy(&t->p));
+}
+
+static void test_freeze_hook_fails(void **state)
+{
+	struct t *t = *state;
+	static const struct proto_item hooks[] = {
+		{ "10-postgresql", "ok" }, { "20-mysql", "timeout" },
+	};
+	static const struct proto_item fail_hooks[] = {
+		{ "20-mysql", "ok" }, { "10-postgresql", "ok" },
+	};
+
+	request(t);
+	reset(t);
+	proto_guest_read(&t->p, &guest, &t->out);
+	reset(t);
+	proto_freeze_hooks_done(&t->p, false, hooks, 2, &t->out);
+	NO_OPS(&t->out);
+	assert_int_equal(t->out.step, PROTO_STEP_FAIL_HOOKS);
+	reset(t);
+	proto_finish_hooks_done(&t->p, true, fail_hooks, 2, &t->out);
+	/* never frozen: no consistency, no window, no filesystems */
+	OPS(&t->out, "write " SNAP "error=XEN_VSS_REQ_ERROR_PREPARING_WRITERS",
+	    "write " SNAP "error/code=125", "write " SNAP "error/message=a freeze hook failed",
+	    "write " SNAP "hooks/10-postgresql=freeze ok, freeze-fail ok",
+	    "write " SNAP "hooks/20-mysql=freeze timeout, freeze-fail ok",
+	    CLEANUP_OPS, "write " SNAP "status=snapshot-error");
+}
+
+static void test_freeze_fails(void **state)
+{
+	struct t *t = *state;
+	struct proto_freeze_result r = { .err = -EBUSY, .err_text = "dm-0 (xfs): busy" };
+
+	request(t);
+	reset(t);
+	proto_guest_read(&t->p, &guest, &t->out);
+	proto_freeze_hooks_done(&t->p, true, NULL, 0, &t->out);
+	reset(t);
+	proto_frozen(&t->p, &r, &t->out);
+	NO_OPS(&t->out);
+	assert_int_equal(t->out.step, PROTO_STEP_FAIL_HOOKS);
+	reset(t);
+	proto_finish_hooks_done(&t->p, true, NULL, 0, &t->out);
+	OPS(&t->out, "write " SNAP "error=XEN_VSS_REQ_ERROR_PREPARING_WRITERS",
+	    "write " SNAP "error/code=16", "write " SNAP "error/message=freeze failed: dm-0 (xfs): busy",
+	    CLEANUP_OPS, "write " SNAP "status=snapshot-error");
+}
+
+static void test_crash_consistent(void **state)
+{
+	struct t *t = *state;
+	struct proto_freeze_result r = { .consistency = PROTO_CRASH_CONSISTENT };
+
+	request(t);
+	reset(t);
+	proto_guest_read(&t->p, &guest, &t->out);
+	proto_freeze_hooks_done(&t->p, true, NULL, 0, &t->out);
+	reset(t);
+	proto_frozen(&t->p, &r, &t->out);
+	OPS(&t->out, "write " VSS "/status=create-snapshots");
+	reset(t);
+	/* nothing to thaw */
+	proto_vss_changed(&t->p, "snapshots-created", SNAPVM, &t->out);
+	assert_int_equal(t->out.step, PROTO_STEP_THAW_HOOKS);
+	reset(t);
+	proto_finish_hooks_done(&t->p, true, NULL, 0, &t->out);
+	OPS(&t->out,
+	    "write " SNAP "snapid/0=xquiesce:1;vm=" VM ";snapshot=" SNAPVM
+	    ";consistency=crash-consistent;vdis=" VDI_A "," VDI_B,
+	    "write " SNAP "snapuuid=" SNAPVM, "write " SNAP "consistency=crash-consistent",
+	    "write " SNAP "freeze-window-ms=0", CLEANUP_OPS,
+	    "write " SNAP "status=snapshot-created");
+}
+
+static void test_snapshots_created_without_snapuuid(void **state)
+{
+	struct t *t = *state;
+
+	to_waiting(t);
+	reset(t);
+	proto_vss_changed(&t->p, "snapshots-created", NULL, &t->out);
+	assert_int_equal(t->out.step, PROTO_STEP_THAW);
+	thaw(t, 0, PROTO_STEP_FAIL_HOOKS);
+	reset(t);
+	proto_finish_hooks_done(&t->p, true, NULL, 0, &t->out);
+	assert_string_equal(t->out.ops[2].value, "dom0 reported snapshots-created with " VSS
+			    "/snapuuid missing, expected a uuid");
+}
+
+static void test_snapid_chunks(void **state)
+{
+	struct t *t = *state;
+	struct proto_vbd vbds[40];
+	char devids[40][16], backs[40][64], vdis[40][40], *want, *got = NULL;
+	struct proto_guest g = guest;
+	size_t nchunks = 0;
+
+	for (int i = 0; i < 40; i++) {
+		snprintf(devids[i], sizeof(devids[i]), "%d", 51712 + 16 * i);
+		snprintf(backs[i], sizeof(backs[i]), BACK "%d", 51712 + 16 * i);
+		snprintf(vdis[i], sizeof(vdis[i]), "%08d-1111-4222-8333-444444444444", i);
+		vbds[i] = (struct proto_vbd){ devids[i], "disk", backs[i], vdis[i], NULL };
+	}
+	g.vbds = vbds;
+	g.nvbds = 40;
+	request(t);
+	reset(t);
+	proto_guest_read(&t->p, &g, &t->out);
+	assert_int_equal(t->out.nops, 3 + 40);
+	proto_freeze_hooks_done(&t->p, true, NULL, 0, &t->out);
+	proto_frozen(&t->p, &kernel_freeze, &t->out);
+	proto_vss_changed(&t->p, "snapshots-created", SNAPVM, &t->out);
+	thaw(t, 0, PROTO_STEP_THAW_HOOKS);
+	reset(t);
+	proto_finish_hooks_done(&t->p, true, NULL, 0, &t->out);
+
+	assert_true(asprintf(&want, "xquiesce:1;vm=%s;snapshot=%s;consistency=kernel-freeze;vdis=",
+			     VM, SNAPVM) > 0);
+	for (int i = 0; i < 40; i++) {
+		char *next;
+
+		assert_true(asprintf(&next, "%s%s%s", want, i ? "," : "", vdis[i]) > 0);
+		free(want);
+		want = next;
+	}
+	/* XAPI concatenates snapid/0, snapid/1, ... in numeric order */
+	for (size_t i = 0; i < t->out.nops; i++) {
+		char path[64], *next;
+
+		snprintf(path, sizeof(path), SNAP "snapid/%zu", nchunks);
+		if (strcmp(t->out.ops[i].path, path))
+			continue;
+		assert_true(strlen(t->out.ops[i].value) <= PROTO_SNAPID_CHUNK);
+		assert_true(asprintf(&next, "%s%s", got ? got : "", t->out.ops[i].value) > 0);
+		free(got);
+		got = next;
+		nchunks++;
+	}
+	assert_int_equal(nchunks, (strlen(want) + PROTO_SNAPID_CHUNK - 1) / PROTO_SNAPID_CHUNK);
+	assert_true(nchunks >= 2);
+	assert_string_equal(got, want);
+	assert_int_equal(strlen(t->out.ops[0].value), PROTO_SNAPID_CHUNK);
+	free(want);
+	free(got);
+}
+
+static void test_shutdown_while_frozen(void **state)
+{
+	struct t *t = *state;
+
+	proto_shutdown(&t->p, &t->out);
+	NO_OPS(&t->out);
+	assert_int_equal(t->out.step, PROTO_STEP_NONE);
+	to_waiting(t);
+	reset(t);
+	proto_shutdown(&t->p, &t->out);
+	assert_int_equal(t->out.step, PROTO_STEP_THAW);
+	assert_int_equal(t->out.timer, PROTO_TIMER_DISARM);
+	thaw(t, 0, PROTO_STEP_FAIL_HOOKS);
+	reset(t);
+	proto_finish_hooks_done(&t->p, true, NULL, 0, &t->out);
+	assert_string_equal(t->out.ops[1].value, "125");
+	assert_string_equal(t->out.ops[2].value, "the agent was stopped while frozen");
+}
+
+static void test_write_failure(void **state)
+{
+	struct t *t = *state;
+
+	/* no /vss tree on this host: the guest may not create one */
+	request(t);
+	reset(t);
+	proto_guest_read(&t->p, &guest, &t->out);
+	reset(t);
+	proto_write_failed(&t->p, VSS "/status", -EACCES, &t->out);
+	NO_OPS(&t->out);
+	assert_int_equal(t->out.step, PROTO_STEP_FAIL_HOOKS);
+	reset(t);
+	proto_finish_hooks_done(&t->p, true, NULL, 0, &t->out);
+	OPS(&t->out, "write " SNAP "error=XEN_VSS_REQ_ERROR_INIT_FAILED",
+	    "write " SNAP "error/code=13",
+	    "write " SNAP "error/message=cannot write " VSS "/status: Permission denied",
+	    CLEANUP_OPS, "write " SNAP "status=snapshot-error");
+
+	/* while frozen: thaw first */
+	to_waiting(t);
+	reset(t);
+	proto_write_failed(&t->p, VSS "/status", -EIO, &t->out);
+	assert_int_equal(t->out.step, PROTO_STEP_THAW);
+	thaw(t, 0, PROTO_STEP_FAIL_HOOKS);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+		T(test_start_advertises),
+		T(test_feature_readvertised_when_gone),
+		T(test_happy_path),
+		T(test_snapshots_failed),
+		T(test_dom0_silent_past_deadline),
+		T(test_watchdog_thawed_before_answer),
+		T(test_spurious_and_duplicate_events),
+		T(test_unknown_or_empty_action),
+		T(test_missing_backend_keys),
+		T(test_malformed_backend_keys),
+		T(test_vbd_without_vdi),
+		T(test_oversized_values),
+		T(test_oversized_snapuuid),
+		T(test_vm_identity),
+		T(test_no_disk),
+		T(test_same_vdi_twice_listed_once),
+		T(test_second_request_while_running),
+		T(test_freeze_hook_fails),
+		T(test_freeze_fails),
+		T(test_crash_consistent),
+		T(test_snapshots_created_without_snapuuid),
+		T(test_snapid_chunks),
+		T(test_shutdown_while_frozen),
+		T(test_write_failure),
+#undef T
+	};
+
+	return cmocka_run_group_tests_name("protocol", tests, NULL, NULL);
+}
