@@ -25,6 +25,7 @@ struct xq_config {
 	unsigned int dom0_timeout_ms;	/* wait for dom0 after create-snapshots */
 	enum freeze_failure_policy on_freeze_failure;
 	bool presync;			/* syncfs everything before freezing */
+	int log_level;			/* LOG_ERR .. LOG_DEBUG */
 	char *hooks_dir;
 	char **exclude_mounts;		/* fnmatch(3) patterns, NULL-terminated */
 	size_t nexclude_mounts;
@@ -35,6 +36,8 @@ struct xq_config {
 struct config_parser {
 	struct xq_config *cfg;
 	unsigned int line;		/* number of the line last parsed */
+	unsigned int freeze_timeout_line;	/* where a key was set, 0: default */
+	unsigned int dom0_timeout_line;
 	char error[320];		/* "line N: why", set on failure */
 };
 

@@ -12,10 +12,12 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct xq_config;
 
 #define DISC_NAME_LEN	32
+#define DISC_MAX_DISKS	256
 #define DISC_FSTYPE_LEN	32
 
 /* Where to look; NULL members mean the real system. */
@@ -42,9 +44,9 @@ struct disc_fs {
 	char fstype[DISC_FSTYPE_LEN];
 	char source[PATH_MAX];		/* mount source, "/dev/mapper/vg-lv" */
 	char mountpoint[PATH_MAX];	/* one of its mount points */
-	unsigned long disks;		/* bit i: on disks[i] (i < 64) */
-	bool excluded;			/* by the configuration; not frozen */
-	bool readonly;
+	uint64_t on_disks[DISC_MAX_DISKS / 64];	/* bit i: lies on disks[i] */
+	const char *excluded;		/* NULL, or why it is not frozen */
+	unsigned int nmounts;		/* mounts of this superblock */
 };
 
 struct discovery {
@@ -55,9 +57,10 @@ struct discovery {
 };
 
 /*
- * Scans every Xen disk and every filesystem on them. cfg (may be NULL)
- * marks excluded filesystems; they stay listed, with excluded set, so that
- * callers can report them. 0 or -errno.
+ * Scans every Xen disk and every filesystem on them. Filesystems that
+ * cannot be frozen (vfat, iso9660, ...) and those cfg (may be NULL)
+ * excludes stay listed with excluded saying why, so that callers can
+ * report them. 0 or -errno.
  */
 int discovery_scan(struct discovery *d, const struct discovery_roots *roots,
 		   const struct xq_config *cfg);

@@ -15,6 +15,7 @@
 #include <linux/xquiesce.h>
 
 struct discovery;
+struct fifreeze_state;
 
 enum freeze_method {
 	FREEZE_NONE,		/* nothing frozen: crash-consistent */
@@ -51,24 +52,26 @@ struct freeze_result {
 	struct frozen_fs fs[XQ_MAX_DEVS];
 	uint64_t start_ns;		/* CLOCK_MONOTONIC: freeze call began */
 	uint64_t frozen_ns;		/* last filesystem frozen */
-	uint64_t deadline_ns;		/* watchdog (module only), else 0 */
+	uint64_t deadline_ns;		/* when the watchdog thaws */
 	uint64_t thawed_ns;		/* thaw done, 0 before */
-	int thaw_error;			/* -ETIMEDOUT: watchdog thawed first, ... */
+	int thaw_error;			/* -ETIMEDOUT: the watchdog thawed first;
+					 * -ECANCELED: someone else thawed */
+	unsigned int nskipped;		/* FIFREEZE said EOPNOTSUPP: not frozen */
 	int error;			/* -errno of a failed freeze */
-	char message[256];		/* why it failed, naming the device */
+	char message[512];		/* why it failed, naming the device */
 };
 
 struct freezer {
 	enum freeze_method method;	/* what holds the freeze now */
 	int module_fd;			/* /dev/xquiesce while frozen by it */
-	int fds[XQ_MAX_DEVS];		/* FIFREEZE: one per filesystem */
-	unsigned int nfds;
+	struct fifreeze_state *fifreeze;	/* while frozen by FIFREEZE */
 	struct freeze_result result;
 };
 
 void freezer_init(struct freezer *f);
 /*
- * Freezes every filesystem of d that is not excluded. 0, or -errno with
+ * Freezes every filesystem of d that is not excluded. The log is held
+ * (log_hold()) from just before the freeze until the thaw. 0, or -errno with
  * f->result.message saying which device failed and why (nothing is left
  * frozen then). f->result.method says what was used.
  */

@@ -12,24 +12,29 @@
 #define _XQ_HOOKS_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 enum hook_result {
 	HOOK_NOT_RUN,
 	HOOK_OK,
-	HOOK_FAILED,		/* exited non-zero: see exit_code */
-	HOOK_KILLED,		/* died of a signal: see exit_code */
+	HOOK_FAILED,		/* exited non-zero: code is the exit status */
+	HOOK_KILLED,		/* died of a signal: code is the signal */
 	HOOK_TIMED_OUT,		/* killed at the timeout */
-	HOOK_EXEC_FAILED,	/* could not be started: see exit_code (errno) */
+	HOOK_EXEC_FAILED,	/* could not be started: code is the errno */
+};
+
+struct hook_run {
+	enum hook_result result;
+	int code;
+	unsigned int ms;
 };
 
 struct hook {
 	char name[NAME_MAX + 1];
-	enum hook_result result;	/* of its last run */
-	int exit_code;			/* status, signal or errno, per result */
-	const char *phase;		/* "freeze", "thaw", "freeze-fail" */
-	unsigned int ms;		/* duration of the last run */
-	int started_freeze;		/* its "freeze" run has begun */
+	bool froze;			/* its "freeze" run began: owes a thaw */
+	struct hook_run freeze;		/* the "freeze" run */
+	struct hook_run after;		/* the "thaw" or "freeze-fail" run */
 };
 
 struct hooks {
@@ -45,12 +50,12 @@ void hooks_free(struct hooks *h);
 
 /* "freeze" in order, stops at the first failure: 0 or -ECANCELED. */
 int hooks_freeze(struct hooks *h);
-/* "thaw" in reverse to every hook whose freeze ran: 0 or -ECANCELED. */
+/* "thaw" in reverse to every hook that owes one: 0 or -ECANCELED. */
 int hooks_thaw(struct hooks *h);
-/* "freeze-fail" in reverse to every hook whose freeze ran. */
+/* "freeze-fail" in reverse to every hook that owes a thaw: 0 or -ECANCELED. */
 int hooks_freeze_fail(struct hooks *h);
 
-/* "ok", "exit 3", "timeout", "signal 9", "exec: Permission denied", "-". */
-const char *hook_result_text(const struct hook *hook, char *buf, size_t len);
+/* "ok", "exit 3", "timeout", "signal 9", "exec: Permission denied", "not run". */
+const char *hook_run_text(const struct hook_run *run, char *buf, size_t len);
 
 #endif /* _XQ_HOOKS_H */

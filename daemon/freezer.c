@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The only file that knows there are two freezer backends. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "discovery.h"
+#include "freezer-backends.h"
+#include "log.h"
+
+uint64_t freezer_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+void freezer_fail_message(struct freezer *f, const struct discovery *d, unsigned int major,
+			  unsigned int minor, int err, const char *what)
+{
+	const struct disc_fs *fs = NULL;
+	size_t i;
+
+	for (i = 0; d && i < d->nfs; i++)
+		if (d->fs[i].major == major && d->fs[i].minor == minor)
+			fs = &d->fs[i];
+	if (fs)
+		snprintf(f->result.message, sizeof(f->result.message),
+			 "%s %.200s (%s on %.150s, device %u:%u): %s", what, fs->mountpoint, fs->fstype,
+			 fs->source, major, minor, strerror(err));
+	else
+		snprintf(f->result.message, sizeof(f->result.message), "%s device %u:%u: %s",
+			 what, major, minor, strerror(err));
+}
+
+void freezer_copy_name(char *dst, size_t len, const char *src, size_t srclen)
+{
+	size_t n = strnlen(src, srclen);
+
+	if (n >= len)
+		n = len - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+void freezer_init(struct freezer *f)
+{
+	*f = (struct freezer){ .method = FREEZE_NONE, .module_fd = -1 };
+}
+
+int freezer_freeze(struct freezer *f, const struct discovery *d,
+		   const struct freezer_options *opt)
+{
+	int fd, r;
+
+	if (f->method != FREEZE_NONE)
+		return -EBUSY;
+	f->result = (struct freeze_result){ .method = FREEZE_NONE };
+	if (opt->backend != FREEZER_FIFREEZE) {
+		fd = module_open();
+		if (fd >= 0) {
+			r = module_freeze(f, fd, d, opt);
+			goto out;
+		}
+		if (opt->backend == FREEZER_MODULE) {
+			snprintf(f->result.message, sizeof(f->result.message),
+				 "cannot use the xquiesce module (/dev/%s): %s", XQ_DEVICE_NAME,
+				 strerror(-fd));
+			f->result.error = fd;
+			return fd;
+		}
+		WRN("the xquiesce module is not available (/dev/%s: %s); freezing with FIFREEZE "
+		    "per filesystem instead, a weaker freeze: no watchdog in the kernel, and no "
+		    "thaw if the agent dies while frozen", XQ_DEVICE_NAME, strerror(-fd));
+	}
+	r = fifreeze_freeze(f, d, opt);
+out:
+	f->result.error = r;
+	if (r == 0)
+		f->result.method = f->method;
+	return r;
+}
+
+int freezer_thaw(struct freezer *f)
+{
+	int r;
+
+	switch (f->method) {
+	case FREEZE_KERNEL:
+		r = module_thaw(f);
+		break;
+	case FREEZE_PER_MOUNT:
+		r = fifreeze_thaw(f);
+		break;
+	default:
+		return -EALREADY;
+	}
+	f->method = FREEZE_NONE;
+	f->result.thawed_ns = freezer_now_ns();
+	f->result.thaw_error = r;
+	log_release();
+	return r;
+}
+
+unsigned int freezer_window_ms(const struct freeze_result *r)
+{
+	if (!r->start_ns || r->thawed_ns < r->start_ns)
+		return 0;
+	return (r->thawed_ns - r->start_ns + 999999) / 1000000;
+}
+
+const char *freezer_method_name(enum freeze_method method)
+{
+	switch (method) {
+	case FREEZE_KERNEL:
+		return "kernel";
+	case FREEZE_PER_MOUNT:
+		return "per-mount";
+	default:
+		return "none";
+	}
+}
