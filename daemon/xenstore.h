@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The xenstore transport of the agent, over libxenstore: /dev/xen/xenbus
+ * in a guest, or the Unix socket named by XENSTORED_PATH (tests, dom0).
+ * Event driven: the caller polls store_event_fd() (libxenstore's watch
+ * pipe) and store_hangup_fd(), and never wakes up otherwise.
+ * Functions return 0 or -errno; -ENOENT is a value, not a failure, where
+ * the protocol tolerates absent keys.
+ */
+#ifndef _XQ_XENSTORE_H
+#define _XQ_XENSTORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "protocol.h"
+
+struct xs_handle;
+
+/* Watch tokens: the path decides, the token only says which watch. */
+#define STORE_FEATURE_PATH	"control/feature-quiesce"
+#define STORE_ACTION_PATH	"control/snapshot/action"
+#define STORE_VSS_ROOT		"/vss"
+
+struct store {
+	struct xs_handle *xs;
+	int hangup_fd;		/* dup of the socket, -1 on a device */
+};
+
+/* Connects and sets the three watches (each fires once at once). */
+int store_open(struct store *s);
+void store_close(struct store *s);
+int store_event_fd(struct store *s);
+/* Becomes readable (POLLRDHUP) when a socket peer goes away; -1 if none. */
+int store_hangup_fd(const struct store *s);
+
+/*
+ * The next queued watch event: 0 with *path set (free it), -EAGAIN when
+ * none is left, other -errno when the connection is lost.
+ */
+int store_next_event(struct store *s, char **path);
+
+/* *value is NUL-terminated and must be freed; -ENOENT when absent. */
+int store_read(struct store *s, const char *path, char **value);
+
+/*
+ * Applies out->ops in order and stops at the first failure; *failed then
+ * points at the op that failed. Removing what does not exist succeeds.
+ */
+int store_apply(struct store *s, const struct proto_out *out, const struct xs_op **failed);
+
+/* What proto_guest_read() needs, read now; strings owned by g. */
+struct store_guest {
+	struct proto_guest g;
+	struct proto_vbd *vbds;
+	char **strings;
+	size_t nstrings;
+};
+
+int store_read_guest(struct store *s, struct store_guest *g);
+void store_guest_free(struct store_guest *g);
+
+/* Whether an -errno from this file means the connection is gone. */
+bool store_lost(int err);
+
+#endif /* _XQ_XENSTORE_H */
