@@ -216,6 +216,16 @@ static int add_disk(struct scan *s, const char *name)
 	return 0;
 }
 
+/* xvdz before xvdaa, as the kernel names them. */
+static int disk_cmp(const void *a, const void *b)
+{
+	const char *x = ((const struct disc_disk *)a)->name;
+	const char *y = ((const struct disc_disk *)b)->name;
+	size_t lx = strlen(x), ly = strlen(y);
+
+	return lx != ly ? (lx < ly ? -1 : 1) : strcmp(x, y);
+}
+
 static int scan_disks(struct scan *s)
 {
 	char path[PATH_MAX];
@@ -231,6 +241,8 @@ static int scan_disks(struct scan *s)
 		if (de->d_name[0] != '.')
 			r = add_disk(s, de->d_name);
 	closedir(dir);
+	if (s->d->ndisks)
+		qsort(s->d->disks, s->d->ndisks, sizeof(*s->d->disks), disk_cmp);
 	return r;
 }
 
