@@ -5,12 +5,30 @@
 #   make test       install test dependencies (apt-get) and run every suite
 #   make demo       a Xen host and guest in QEMU, one quiesced snapshot
 #   make install    userspace programs, unit, configuration, man pages
+#                   (install-agent, install-host, install-module-config)
+#   make install-dkms
+#                   the module's source for DKMS, /usr/src/xquiesce-VERSION
+#   make deb        Debian packages xquiesce-dkms, xquiesce, xquiesce-host
+#   make rpm        RPM packages for RHEL-family guests (Debian's rpmbuild)
+#   make static     build/static/xquiesce-host, one static binary for dom0s
 #
 # The module builds against any kernel tree: make -C kmod KDIR=/path.
 
 PREFIX ?= /usr
 DESTDIR ?=
 export PREFIX DESTDIR
+
+# kmod/VERSION is the one version of the project: DKMS, Debian and RPM
+# packages all carry it (tests/pkg checks that they agree).
+VERSION := $(shell cat kmod/VERSION)
+# The agent reads /etc/xquiesce whatever the prefix: it is compiled in.
+SYSCONFDIR := /etc
+MANDIR ?= $(PREFIX)/share/man
+PKG_CONFIG ?= pkg-config
+UDEVDIR ?= $(or $(shell $(PKG_CONFIG) --variable=udevdir udev 2>/dev/null),/lib/udev)
+MODULESLOADDIR ?= $(or $(shell $(PKG_CONFIG) --variable=modulesloaddir systemd 2>/dev/null),/usr/lib/modules-load.d)
+DKMSDIR ?= /usr/src/xquiesce-$(VERSION)
+export MANDIR
 
 all: userspace
 	@if [ -d /lib/modules/$$(uname -r)/build ]; then $(MAKE) -C kmod; \
@@ -28,12 +46,84 @@ test: deps
 demo: deps
 	tests/xen/demo
 
-install:
+install: install-agent install-host install-module-config
+
+# Man pages carry @VERSION@ in their title line.
+install_man = install -d $(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(1))) && \
+	sed 's/@VERSION@/$(VERSION)/' man/$(1) >$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(1)))/$(1) && \
+	chmod 0644 $(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(1)))/$(1)
+
+AGENT_MAN := xquiesced.8 xquiescectl.8 xquiesced.conf.5 xquiesce-hooks.7
+AGENT_CONF := $(DESTDIR)$(SYSCONFDIR)/xquiesce
+# Example hooks stay disabled by their .example suffix (the agent skips
+# it); copying one without the suffix enables it.
+install-agent:
 	$(MAKE) -C daemon install
+	install -d -m 0755 $(AGENT_CONF)/hooks.d
+	@if [ -e $(AGENT_CONF)/xquiesced.conf ]; then \
+		echo "install: keeping $(AGENT_CONF)/xquiesced.conf"; \
+	else \
+		install -m 0644 conf/xquiesced.conf $(AGENT_CONF)/xquiesced.conf; \
+	fi
+	for hook in hooks/*; do \
+		install -m 0755 $$hook $(AGENT_CONF)/hooks.d/$${hook##*/}.example || exit 1; \
+	done
+	$(foreach page,$(AGENT_MAN),$(call install_man,$(page)) && ) true
+
+install-host:
+	$(MAKE) -C host install
+
+install-module-config:
+	install -D -m 0644 packaging/modules-load.d/xquiesce.conf \
+		$(DESTDIR)$(MODULESLOADDIR)/xquiesce.conf
+	install -D -m 0644 packaging/udev/60-xquiesce.rules \
+		$(DESTDIR)$(UDEVDIR)/rules.d/60-xquiesce.rules
+	$(call install_man,xquiesce.4)
+
+# The DKMS tree is kmod/ flattened, with dkms.conf and the UAPI header; the
+# test-only fault injection (kmod/fault.c) is never shipped.
+DKMS_SRC := $(filter-out kmod/fault.c,$(wildcard kmod/*.c kmod/*.h)) \
+	kmod/Kbuild kmod/Makefile kmod/VERSION
+install-dkms:
+	install -d $(DESTDIR)$(DKMSDIR)/compat/tests $(DESTDIR)$(DKMSDIR)/include/uapi/linux
+	install -m 0644 dkms.conf $(DKMS_SRC) $(DESTDIR)$(DKMSDIR)/
+	install -m 0644 kmod/compat/Kbuild.include $(DESTDIR)$(DKMSDIR)/compat/
+	install -m 0644 kmod/compat/tests/*.c $(DESTDIR)$(DKMSDIR)/compat/tests/
+	install -m 0644 include/uapi/linux/xquiesce.h $(DESTDIR)$(DKMSDIR)/include/uapi/linux/
+
+# Packages are built from a copy of the tree (files git tracks or would
+# track, so build products stay out), never in place.
+source_files = $$(git ls-files --cached --others --exclude-standard)
+
+deb:
+	rm -rf build/deb && mkdir -p build/deb/xquiesce-$(VERSION)
+	tar -c --ignore-failed-read -f - $(source_files) | tar -x -C build/deb/xquiesce-$(VERSION)
+	cd build/deb/xquiesce-$(VERSION) && \
+		DEB_BUILD_OPTIONS="parallel=2 $(DEB_BUILD_OPTIONS)" dpkg-buildpackage -us -uc -b
+	@ls build/deb/*.deb
+
+# rpmbuild finds no RHEL build dependencies in Debian's empty rpm database,
+# hence --nodeps; the spec itself states them for a RHEL build host.
+rpm:
+	rm -rf build/rpm && mkdir -p build/rpm/SOURCES
+	tar -c --ignore-failed-read --transform 's,^,xquiesce-$(VERSION)/,' -zf \
+		build/rpm/SOURCES/xquiesce-$(VERSION).tar.gz $(source_files)
+	rpmbuild -bb --nodeps --define "_topdir $(CURDIR)/build/rpm" packaging/rpm/xquiesce.spec
+	@ls build/rpm/RPMS/*/*.rpm
+
+# host/Makefile builds in its own directory; the vpath lines let it build
+# here from its sources without touching a dynamic build there.
+static:
+	mkdir -p build/static
+	$(MAKE) -C build/static -f $(CURDIR)/host/Makefile \
+		--eval='vpath %.c $(CURDIR)/host' --eval='vpath %.h $(CURDIR)/host' \
+		LDFLAGS=-static LDLIBS="$$($(PKG_CONFIG) --static --libs xenstore)" xquiesce-host
+	@file build/static/xquiesce-host
 
 clean:
 	$(MAKE) -C daemon clean
 	$(MAKE) -C kmod clean
 	rm -rf build
 
-.PHONY: all userspace deps test demo install clean
+.PHONY: all userspace deps test demo install install-agent install-host \
+	install-module-config install-dkms deb rpm static clean
