@@ -197,7 +197,7 @@ static int parse_exclude_mount(struct config_parser *p, const char *key, const c
 /* A space- or comma-separated list; the key may repeat. */
 static int parse_exclude_fstypes(struct config_parser *p, const char *key, const char *value)
 {
-	char type[64];
+	char type[32];		/* longer than any filesystem type name */
 	const char *s = value;
 	size_t len;
 	int r;

@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The configuration parser, line by line and through config_load(): every
+ * key, and the message for each kind of bad line, which must name the line
+ * and quote the value.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "cmocka-compat.h"
+#include "config.h"
+
+struct t {
+	struct xq_config cfg;
+	struct config_parser p;
+};
+
+static int setup(void **state)
+{
+	struct t *t = calloc(1, sizeof(*t));
+
+	if (!t || config_init(&t->cfg) < 0)
+		return -1;
+	config_parser_init(&t->p, &t->cfg);
+	*state = t;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct t *t = *state;
+
+	config_free(&t->cfg);
+	free(t);
+	return 0;
+}
+
+static void parse_ok(struct t *t, const char *line)
+{
+	int r = config_parse_line(&t->p, line);
+
+	if (r)
+		fail_msg("\"%s\" refused: %s", line, t->p.error);
+}
+
+static void parse_fails(struct t *t, const char *line, const char *error)
+{
+	assert_int_equal(config_parse_line(&t->p, line), -EINVAL);
+	assert_string_equal(t->p.error, error);
+}
+
+static void test_defaults(void **state)
+{
+	struct t *t = *state;
+
+	assert_int_equal(t->cfg.freeze_timeout_ms, 15000);
+	assert_int_equal(t->cfg.hook_timeout_ms, 30000);
+	assert_int_equal(t->cfg.dom0_timeout_ms, 10000);
+	assert_int_equal(t->cfg.on_freeze_failure, ON_FREEZE_FAILURE_FAIL);
+	assert_true(t->cfg.presync);
+	assert_int_equal(t->cfg.log_level, LOG_INFO);
+	assert_string_equal(t->cfg.hooks_dir, "/etc/xquiesce/hooks.d");
+	assert_int_equal(t->cfg.nexclude_mounts, 0);
+	assert_int_equal(t->cfg.nexclude_fstypes, 0);
+	assert_int_equal(config_parse_finish(&t->p), 0);
+}
+
+static void test_every_key(void **state)
+{
+	struct t *t = *state;
+
+	parse_ok(t, "# a comment\n");
+	parse_ok(t, "   \n");
+	parse_ok(t, "freeze_timeout = 20s\n");
+	parse_ok(t, "dom0_timeout=2min   # inline comment\n");
+	parse_ok(t, "\thook_timeout = 500ms");
+	parse_ok(t, "on_freeze_failure = crash-consistent");
+	parse_ok(t, "presync = off");
+	parse_ok(t, "hooks_dir = /opt/hooks#1");
+	parse_ok(t, "exclude_mount = /boot/efi");
+	parse_ok(t, "exclude_mount = /srv/scratch*");
+	parse_ok(t, "exclude_fstype = vfat, iso9660 squashfs");
+	parse_ok(t, "exclude_fstype = nfs4");
+	parse_ok(t, "log_level = debug");
+
+	assert_int_equal(t->p.line, 13);
+	assert_int_equal(t->cfg.freeze_timeout_ms, 20000);
+	assert_int_equal(t->cfg.dom0_timeout_ms, 120000);
+	assert_int_equal(t->cfg.hook_timeout_ms, 500);
+	assert_int_equal(t->cfg.on_freeze_failure, ON_FREEZE_FAILURE_CRASH_CONSISTENT);
+	assert_string_equal(config_policy_name(t->cfg.on_freeze_failure), "crash-consistent");
+	assert_false(t->cfg.presync);
+	/* '#' not after white space belongs to the value. */
+	assert_string_equal(t->cfg.hooks_dir, "/opt/hooks#1");
+	assert_int_equal(t->cfg.nexclude_mounts, 2);
+	assert_string_equal(t->cfg.exclude_mounts[0], "/boot/efi");
+	assert_string_equal(t->cfg.exclude_mounts[1], "/srv/scratch*");
+	assert_null(t->cfg.exclude_mounts[2]);
+	assert_int_equal(t->cfg.nexclude_fstypes, 4);
+	assert_string_equal(t->cfg.exclude_fstypes[0], "vfat");
+	assert_string_equal(t->cfg.exclude_fstypes[1], "iso9660");
+	assert_string_equal(t->cfg.exclude_fstypes[2], "squashfs");
+	assert_string_equal(t->cfg.exclude_fstypes[3], "nfs4");
+	assert_null(t->cfg.exclude_fstypes[4]);
+	assert_int_equal(t->cfg.log_level, LOG_DEBUG);
+	/* dom0_timeout (2 min) is not shorter than freeze_timeout (20 s). */
+	assert_int_equal(config_parse_finish(&t->p), -EINVAL);
+	assert_string_equal(t->p.error, "line 4: dom0_timeout (120000 ms) must be shorter than "
+					"freeze_timeout (20000 ms)");
+}
+
+static void test_durations(void **state)
+{
+	static const struct { const char *value; unsigned int ms; } ok[] = {
+		{ "10", 10000 }, { "10s", 10000 }, { "250ms", 250 }, { "1min", 60000 },
+		{ "100ms", 100 }, { "600s", 600000 },
+	};
+	struct t *t = *state;
+	char line[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(line, sizeof(line), "freeze_timeout = %s", ok[i].value);
+		parse_ok(t, line);
+		assert_int_equal(t->cfg.freeze_timeout_ms, ok[i].ms);
+	}
+}
+
+static void test_bad_values(void **state)
+{
+	struct t *t = *state;
+
+	parse_fails(t, "freeze_timeout = soon",
+		    "line 1: freeze_timeout: \"soon\" is not a duration (expected e.g. 10, 10s, "
+		    "500ms, 2min)");
+	parse_fails(t, "freeze_timeout = -5",
+		    "line 2: freeze_timeout: \"-5\" is not a duration (expected e.g. 10, 10s, "
+		    "500ms, 2min)");
+	parse_fails(t, "freeze_timeout = 10h",
+		    "line 3: freeze_timeout: \"10h\" is not a duration (expected e.g. 10, 10s, "
+		    "500ms, 2min)");
+	parse_fails(t, "freeze_timeout = 99ms",
+		    "line 4: freeze_timeout: \"99ms\" is out of range (expected 100 ms to 600 s)");
+	parse_fails(t, "hook_timeout = 99999999999999999999",
+		    "line 5: hook_timeout: \"99999999999999999999\" is not a duration (expected "
+		    "e.g. 10, 10s, 500ms, 2min)");
+	parse_fails(t, "dom0_timeout = 18446744073709551615min",
+		    "line 6: dom0_timeout: \"18446744073709551615min\" is not a duration "
+		    "(expected e.g. 10, 10s, 500ms, 2min)");
+	parse_fails(t, "presync = maybe",
+		    "line 7: presync: \"maybe\" is not a boolean (expected yes or no)");
+	parse_fails(t, "on_freeze_failure = ignore",
+		    "line 8: on_freeze_failure: \"ignore\" is not a policy (expected fail or "
+		    "crash-consistent)");
+	parse_fails(t, "hooks_dir = hooks.d",
+		    "line 9: hooks_dir: \"hooks.d\" is not an absolute path");
+	parse_fails(t, "exclude_mount = boot",
+		    "line 10: exclude_mount: \"boot\" is not an absolute mount point or pattern");
+	parse_fails(t, "log_level = loud",
+		    "line 11: log_level: \"loud\" is not a log level (expected error, warning, "
+		    "info or debug)");
+	/* Nothing was changed by the refused lines. */
+	assert_int_equal(t->cfg.freeze_timeout_ms, 15000);
+	assert_true(t->cfg.presync);
+}
+
+static void test_bad_lines(void **state)
+{
+	struct t *t = *state;
+
+	parse_fails(t, "freeze_timeout 10", "line 1: \"freeze_timeout 10\" is not of the form "
+					     "key = value");
+	parse_fails(t, "= 10", "line 2: missing key before '='");
+	parse_fails(t, "presync =   # nothing", "line 3: presync: missing value");
+	parse_fails(t, "Freeze_Timeout = 10",
+		    "line 4: unknown key \"Freeze_Timeout\" (expected freeze_timeout, "
+		    "dom0_timeout, hook_timeout, on_freeze_failure, presync, hooks_dir, "
+		    "exclude_mount, exclude_fstype or log_level)");
+	parse_fails(t, "exclude_fstype = ext4,averyveryveryveryveryverylongtypename",
+		    "line 5: exclude_fstype: \"averyveryveryveryveryverylongtypename\" is too long for a "
+		    "filesystem type");
+}
+
+static char *write_file(const char *text)
+{
+	char *path = strdup("/tmp/xq-test-config-XXXXXX");
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+static void test_load(void **state)
+{
+	char *path = write_file("# xquiesced.conf\nfreeze_timeout = 30\n"
+				"exclude_mount = /var/cache/*\non_freeze_failure = fail\n");
+	struct xq_config cfg;
+	char err[512] = "";
+
+	(void)state;
+	assert_int_equal(config_load(&cfg, path, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_int_equal(cfg.freeze_timeout_ms, 30000);
+	assert_int_equal(cfg.nexclude_mounts, 1);
+	assert_string_equal(cfg.exclude_mounts[0], "/var/cache/*");
+	config_free(&cfg);
+	unlink(path);
+	free(path);
+}
+
+static void test_load_refuses(void **state)
+{
+	char *path = write_file("freeze_timeout = 30\n\n   presync = sometimes\n");
+	struct xq_config cfg;
+	char err[512], want[600];
+
+	(void)state;
+	assert_int_equal(config_load(&cfg, path, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want),
+		 "%s: line 3: presync: \"sometimes\" is not a boolean (expected yes or no)", path);
+	assert_string_equal(err, want);
+	assert_null(cfg.hooks_dir);
+	unlink(path);
+	free(path);
+}
+
+static void test_load_long_line(void **state)
+{
+	char *text = malloc(10000), *path;
+	struct xq_config cfg;
+	char err[512];
+
+	(void)state;
+	strcpy(text, "presync = yes\nhooks_dir = /");
+	memset(text + strlen(text), 'a', 9000);
+	strcpy(text + 14 + 13 + 9000, "\n");
+	path = write_file(text);
+	assert_int_equal(config_load(&cfg, path, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, ": line 2: line longer than "));
+	unlink(path);
+	free(path);
+	free(text);
+}
+
+static void test_load_missing_file_gives_defaults(void **state)
+{
+	struct xq_config cfg;
+	char err[64] = "";
+
+	(void)state;
+	assert_int_equal(config_load(&cfg, "/nonexistent/xquiesced.conf", err, sizeof(err)), 0);
+	assert_int_equal(cfg.freeze_timeout_ms, 15000);
+	assert_string_equal(cfg.hooks_dir, "/etc/xquiesce/hooks.d");
+	config_free(&cfg);
+}
+
+static void test_shipped_default_config(void **state)
+{
+	struct xq_config cfg;
+	char err[512] = "";
+
+	(void)state;
+	assert_int_equal(config_load(&cfg, XQ_UNIT_DATA "/../../../conf/xquiesced.conf",
+				     err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	/* Commented out, the shipped values are the defaults. */
+	assert_int_equal(cfg.freeze_timeout_ms, 15000);
+	assert_int_equal(cfg.nexclude_mounts, 0);
+	config_free(&cfg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_every_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_durations, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_lines, setup, teardown),
+		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_load_refuses),
+		cmocka_unit_test(test_load_long_line),
+		cmocka_unit_test(test_load_missing_file_gives_defaults),
+		cmocka_unit_test(test_shipped_default_config),
+	};
+
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
