@@ -5,6 +5,7 @@
 #
 #   debfetch.sh SUITE PKG...        downloads, prints the .deb paths
 #   debfetch.sh --resolve SUITE RE  prints the newest package name matching RE
+#   debfetch.sh --mirror            prints the machine's Debian mirror URI
 #
 # SUITE is bookworm, bookworm-backports, bullseye, sid or experimental.
 # Cache: ${XQ_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xquiesce}/apt/SUITE.
@@ -63,6 +64,13 @@ refresh() {
 		touch "$stamp"
 	fi
 }
+
+if [ "${1:-}" = "--mirror" ]; then
+	main=$(system_mirror debian)
+	[ -n "$main" ] || die "no Debian mirror configured in /etc/apt"
+	echo "$main"
+	exit 0
+fi
 
 if [ "${1:-}" = "--resolve" ]; then
 	[ $# -eq 3 ] || die "usage: debfetch.sh --resolve SUITE REGEX"
