@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Freezing itself: the whole set in one call, shared superblocks, stacks. */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "ondisk.h"
+#include "suite.h"
+#include "util.h"
+
+#define HOLD_MS 300
+
+static void start_writers(struct test_ctx *t, struct fsent *const *fs, unsigned int n,
+			  struct child *w)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		ret = writer_start(&w[i], fs[i]->mnt);
+		CHECK(t, ret == 0, "cannot start a writer on %s: %s", fs[i]->mnt, strerror(-ret));
+	}
+	sleep_ms(50);
+}
+
+static void stop_writers(struct child *w, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		child_reap(&w[i]);
+}
+
+/*
+ * While frozen, each writer's last completed write began before its
+ * filesystem froze, and the write it has in flight has been waiting since.
+ */
+static void check_writers_blocked(struct test_ctx *t, struct fsent *const *fs, unsigned int n,
+				  const struct child *w, const struct xq_fs *out,
+				  unsigned int nout, uint64_t *count)
+{
+	const struct xq_fs *x;
+	uint64_t now = now_ns();
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		const struct stamps *st = w[i].st;
+
+		count[i] = st->count;
+		x = find_frozen(out, nout, fs[i]);
+		if (!x)
+			continue;
+		CHECK(t, st->count > 0, "the writer on %s never wrote", fs[i]->mnt);
+		CHECK(t, st->done_started_ns <= x->frozen_ns,
+		      "%s: a write that began %.1f ms after the freeze completed while frozen",
+		      fs[i]->mnt, (st->done_started_ns - x->frozen_ns) / 1e6);
+		CHECK(t, st->started_ns > st->done_ns && now - st->started_ns >= 100 * NSEC_PER_MSEC,
+		      "%s: the writer is not blocked (write in flight since %.1f ms, last done %.1f ms ago)",
+		      fs[i]->mnt, (now - st->started_ns) / 1e6, (now - st->done_ns) / 1e6);
+	}
+}
+
+/* Just before THAW: no writer completed anything since the last look. */
+static void check_writers_still(struct test_ctx *t, struct fsent *const *fs, unsigned int n,
+				const struct child *w, const uint64_t *count)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		CHECK(t, w[i].st->count == count[i], "%s: %llu writes completed while frozen",
+		      fs[i]->mnt, (unsigned long long)(w[i].st->count - count[i]));
+}
+
+/* After the thaw at thaw_ns, every writer completes new writes. */
+static void check_writers_resume(struct test_ctx *t, struct fsent *const *fs, unsigned int n,
+				 const struct child *w, const uint64_t *count, uint64_t thaw_ns)
+{
+	uint64_t end = now_ns() + 2000 * NSEC_PER_MSEC;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		while (w[i].st->count == count[i] && now_ns() < end)
+			sleep_ms(2);
+		if (!CHECK(t, w[i].st->count > count[i], "%s: the writer did not resume after THAW",
+			   fs[i]->mnt))
+			continue;
+		CHECK(t, w[i].st->done_ns >= thaw_ns,
+		      "%s: the first write after the freeze completed before THAW", fs[i]->mnt);
+	}
+}
+
+static void check_frozen_list(struct test_ctx *t, struct fsent *const *fs, unsigned int n,
+			      const struct xq_freeze *req, const struct xq_fs *out)
+{
+	const struct xq_fs *x;
+	unsigned int i;
+
+	if (!CHECK(t, req->nfs == n, "FREEZE froze %u filesystems, expected %u", req->nfs, n))
+		return;
+	for (i = 0; i < n; i++) {
+		x = find_frozen(out, n, fs[i]);
+		if (!CHECK(t, x, "%s (%s, dev %u:%u) missing from the frozen list", fs[i]->mnt,
+			   fs[i]->fstype, major(fs[i]->dev), minor(fs[i]->dev)))
+			continue;
+		CHECK(t, x->frozen_ns >= req->start_ns && x->frozen_ns <= req->frozen_ns,
+		      "%s: frozen at %llu, outside the call [%llu, %llu]", fs[i]->mnt,
+		      (unsigned long long)x->frozen_ns, (unsigned long long)req->start_ns,
+		      (unsigned long long)req->frozen_ns);
+	}
+}
+
+void test_freeze_all(struct suite *s, struct test_ctx *t)
+{
+	struct xq_fs out[NFS], held[NFS];
+	struct child w[NFS] = { 0 };
+	uint64_t count[NFS], t0, t1, thaw_ns;
+	struct xq_freeze req;
+	struct xq_status st;
+	struct xq_thaw th;
+	unsigned int i, found;
+	int ret;
+
+	start_writers(t, s->all, NFS, w);
+	for (i = 0; i < NFS; i++) {
+		ret = pattern_write(s->fs[i].mnt, s->nonce + i);
+		CHECK(t, ret == 0, "cannot write the pattern file on %s: %s", s->fs[i].mnt,
+		      strerror(-ret));
+	}
+	t0 = now_ns();
+	ret = freeze_set(s->fd, s->all, NULL, NFS, XQ_FREEZE_PRESYNC, 30000, &req, out);
+	t1 = now_ns();
+	if (!CHECK(t, ret == 0, "FREEZE of 4 filesystems failed: %s (err %d on %u:%u %s)",
+		   strerror(-ret), req.err_errno, req.err_major, req.err_minor, req.err_fstype)) {
+		stop_writers(w, NFS);
+		return;
+	}
+	tap_diag("freeze of 4 filesystems: %.0f ms (in the module: %.0f ms, under 4 writers, presync)",
+		 (t1 - t0) / 1e6, (req.frozen_ns - req.start_ns) / 1e6);
+	check_frozen_list(t, s->all, NFS, &req, out);
+	sleep_ms(HOLD_MS);
+	check_writers_blocked(t, s->all, NFS, w, out, req.nfs, count);
+
+	for (i = 0; i < NFS; i++) {
+		ret = pattern_scan(s->fs[i].source, s->nonce + i, &found);
+		CHECK(t, ret == 0 && found == PATTERN_BLOCKS,
+		      "%s: %u of %u blocks written before the freeze are on %s (%s)", s->fs[i].mnt,
+		      found, PATTERN_BLOCKS, s->fs[i].source, ret ? strerror(-ret) : "read ok");
+	}
+	ret = xq_status(s->fd, &st, held, NFS);
+	CHECK(t, ret == 0 && st.state == XQ_STATE_FROZEN && st.nfs == NFS &&
+		 st.holder_pid == getpid() && st.remaining_ns > 0,
+	      "STATUS while frozen: ret %d state %u nfs %u holder %d remaining %llu ns", ret,
+	      st.state, st.nfs, st.holder_pid, (unsigned long long)st.remaining_ns);
+
+	check_writers_still(t, s->all, NFS, w, count);
+	thaw_ns = now_ns();
+	ret = xq_thaw(s->fd, &th);
+	CHECK(t, ret == 0 && th.nfs == NFS, "THAW: %s, %u filesystems thawed", strerror(-ret),
+	      th.nfs);
+	CHECK(t, th.held_ns >= HOLD_MS * NSEC_PER_MSEC && th.held_ns <= now_ns() - req.frozen_ns,
+	      "THAW reports the freeze held %.1f ms, expected %d ms to %.1f ms", th.held_ns / 1e6,
+	      HOLD_MS, (now_ns() - req.frozen_ns) / 1e6);
+	check_writers_resume(t, s->all, NFS, w, count, thaw_ns);
+	stop_writers(w, NFS);
+	expect_idle(t, s->fd, XQ_END_THAW);
+}
+
+/* Two mounts and a bind mount share one superblock: frozen once, thawed once. */
+void test_mounted_twice(struct suite *s, struct test_ctx *t)
+{
+	const struct fsent *paths[] = { &s->fs[0], &s->again, &s->bind };
+	struct child probes[3];
+	struct xq_freeze req;
+	struct xq_status st;
+	struct xq_thaw th;
+	struct xq_fs out[1];
+	unsigned int i;
+	int ret;
+
+	if (!CHECK(t, s->again.dev == s->fs[0].dev && s->bind.dev == s->fs[0].dev,
+		   "setup: %s and %s are not the superblock of %s", s->again.mnt, s->bind.mnt,
+		   s->fs[0].mnt))
+		return;
+	ret = freeze_set(s->fd, s->all, NULL, 1, 0, 30000, &req, out);
+	if (!CHECK(t, ret == 0, "FREEZE failed: %s", strerror(-ret)))
+		return;
+	CHECK(t, req.nfs == 1 && fs_matches(&out[0], &s->fs[0]),
+	      "FREEZE froze %u filesystems, expected exactly %s once", req.nfs, s->fs[0].mnt);
+	for (i = 0; i < 3; i++)
+		expect_blocked(t, paths[i], 200, &probes[i]);
+	ret = xq_status(s->fd, &st, NULL, 0);
+	CHECK(t, ret == 0 && st.nfs == 1, "STATUS holds %u filesystems, expected 1", st.nfs);
+	ret = xq_thaw(s->fd, &th);
+	CHECK(t, ret == 0 && th.nfs == 1, "THAW: %s, %u thawed, expected 1", strerror(-ret),
+	      th.nfs);
+	for (i = 0; i < 3; i++)
+		expect_released(t, paths[i], &probes[i], 2000);
+	/* A second freeze reference would still hold it after one thaw. */
+	for (i = 0; i < 3; i++)
+		expect_writable(t, paths[i], 1000);
+	expect_idle(t, s->fd, XQ_END_THAW);
+}
+
+/*
+ * The loop filesystem (level 0) must be frozen, its dirty data flushed into
+ * the image file, before the filesystem holding the image (level 1).
+ */
+void test_loop_stack(struct suite *s, struct test_ctx *t)
+{
+	struct fsent *set[NFS + 1] = { &s->loop };
+	uint32_t levels[NFS + 1] = { 0 };
+	struct xq_fs out[NFS + 1];
+	struct child w[2] = { 0 }, probe[2];
+	struct fsent *host = NULL, *pair[2];
+	const struct xq_fs *lx, *hx;
+	struct xq_freeze req;
+	struct xq_thaw th;
+	struct stat img;
+	unsigned int i, found;
+	uint64_t count[2];
+	int ret;
+
+	if (!CHECK(t, stat(s->loop_image, &img) == 0, "setup: no loop image %s", s->loop_image))
+		return;
+	for (i = 0; i < NFS; i++) {
+		set[i + 1] = &s->fs[i];
+		levels[i + 1] = 1;
+		if (s->fs[i].dev == img.st_dev)
+			host = &s->fs[i];
+	}
+	if (!CHECK(t, host, "setup: %s is not on a test filesystem", s->loop_image))
+		return;
+	pair[0] = &s->loop;
+	pair[1] = host;
+	start_writers(t, pair, 2, w);
+	ret = pattern_write(s->loop.mnt, s->nonce + 100);
+	CHECK(t, ret == 0, "cannot write the pattern file on %s: %s", s->loop.mnt, strerror(-ret));
+
+	ret = freeze_set(s->fd, set, levels, NFS + 1, XQ_FREEZE_PRESYNC, 30000, &req, out);
+	if (!CHECK(t, ret == 0, "FREEZE of the stack failed: %s (err %d on %u:%u %s)",
+		   strerror(-ret), req.err_errno, req.err_major, req.err_minor, req.err_fstype)) {
+		stop_writers(w, 2);
+		return;
+	}
+	check_frozen_list(t, set, NFS + 1, &req, out);
+	lx = find_frozen(out, req.nfs, &s->loop);
+	hx = find_frozen(out, req.nfs, host);
+	if (lx && hx) {
+		CHECK(t, lx->level == 0 && hx->level == 1, "levels reported: loop %u, host %u",
+		      lx->level, hx->level);
+		CHECK(t, lx->frozen_ns <= hx->frozen_ns,
+		      "the loop filesystem froze %.1f ms after the one holding its image",
+		      (lx->frozen_ns - hx->frozen_ns) / 1e6);
+	}
+	sleep_ms(200);
+	check_writers_blocked(t, pair, 2, w, out, req.nfs, count);
+	ret = pattern_scan(s->loop.source, s->nonce + 100, &found);
+	CHECK(t, ret == 0 && found == PATTERN_BLOCKS,
+	      "%u of %u blocks written on %s before the freeze are in its image (%s)", found,
+	      PATTERN_BLOCKS, s->loop.mnt, ret ? strerror(-ret) : "read ok");
+	for (i = 0; i < 2; i++)
+		expect_blocked(t, pair[i], 100, &probe[i]);
+
+	check_writers_still(t, pair, 2, w, count);
+	ret = xq_thaw(s->fd, &th);
+	CHECK(t, ret == 0 && th.nfs == NFS + 1, "THAW: %s, %u thawed, expected %u",
+	      strerror(-ret), th.nfs, NFS + 1);
+	for (i = 0; i < 2; i++)
+		expect_released(t, pair[i], &probe[i], 2000);
+	check_writers_resume(t, pair, 2, w, count, 0);
+	stop_writers(w, 2);
+	expect_idle(t, s->fd, XQ_END_THAW);
+}
