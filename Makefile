@@ -80,15 +80,16 @@ install-module-config:
 		$(DESTDIR)$(UDEVDIR)/rules.d/60-xquiesce.rules
 	$(call install_man,xquiesce.4)
 
-# The DKMS tree is kmod/ flattened, with dkms.conf and the UAPI header; the
-# test-only fault injection (kmod/fault.c) is never shipped.
+# The DKMS tree has the repository's layout (see dkms.conf); the test-only
+# fault injection (kmod/fault.c) is never shipped.
 DKMS_SRC := $(filter-out kmod/fault.c,$(wildcard kmod/*.c kmod/*.h)) \
 	kmod/Kbuild kmod/Makefile kmod/VERSION
 install-dkms:
-	install -d $(DESTDIR)$(DKMSDIR)/compat/tests $(DESTDIR)$(DKMSDIR)/include/uapi/linux
-	install -m 0644 dkms.conf $(DKMS_SRC) $(DESTDIR)$(DKMSDIR)/
-	install -m 0644 kmod/compat/Kbuild.include $(DESTDIR)$(DKMSDIR)/compat/
-	install -m 0644 kmod/compat/tests/*.c $(DESTDIR)$(DKMSDIR)/compat/tests/
+	install -d $(DESTDIR)$(DKMSDIR)/kmod/compat/tests $(DESTDIR)$(DKMSDIR)/include/uapi/linux
+	install -m 0644 dkms.conf $(DESTDIR)$(DKMSDIR)/
+	install -m 0644 $(DKMS_SRC) $(DESTDIR)$(DKMSDIR)/kmod/
+	install -m 0644 kmod/compat/Kbuild.include $(DESTDIR)$(DKMSDIR)/kmod/compat/
+	install -m 0644 kmod/compat/tests/*.c $(DESTDIR)$(DKMSDIR)/kmod/compat/tests/
 	install -m 0644 include/uapi/linux/xquiesce.h $(DESTDIR)$(DKMSDIR)/include/uapi/linux/
 
 # Packages are built from a copy of the tree (files git tracks or would
