@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef XQUIESCE_HOST_COMMAND_H
+#define XQUIESCE_HOST_COMMAND_H
+
+/*
+ * Runs "/bin/sh -c CMD" in its own process group with ENV (NAME=VALUE
+ * strings) added to the environment, and collects its standard output
+ * (up to 64 KiB). stderr is passed through. Returns 0 on exit status 0,
+ * -ETIMEDOUT when it ran past timeout_ms (the group is killed), -ECHILD
+ * when it failed (*status holds the wait status), or -errno.
+ */
+int command_run(const char *cmd, char *const env[], int timeout_ms, char **output,
+		int *status);
+
+#endif

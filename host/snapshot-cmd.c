@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: GPL-2.0
+/* xquiesce-host snapshot: options, locking, and the one report. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lock.h"
+#include "prepare.h"
+#include "snapshot.h"
+#include "xquiesce-host.h"
+
+#define XE_PATH "/opt/xensource/bin/xe"
+
+static const char *const exit_names[] = {
+	[XQ_EXIT_NOT_SUPPORTED] = "VM_SNAPSHOT_WITH_QUIESCE_NOT_SUPPORTED",
+	[XQ_EXIT_DEOS_NOT_RESPOND] = "VM_SNAPSHOT_WITH_QUIESCE_PLUGIN_DEOS_NOT_RESPOND",
+	[XQ_EXIT_TIMEOUT] = "VM_SNAPSHOT_WITH_QUIESCE_TIMEOUT",
+	[XQ_EXIT_FAILED] = "VM_SNAPSHOT_WITH_QUIESCE_FAILED",
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+"Usage: xquiesce-host snapshot [OPTIONS] VM\n"
+"\n"
+"Takes an application-consistent snapshot of a running VM. Plays XAPI's part\n"
+"(control/snapshot/action, the acknowledge and overall timeouts, the guest's\n"
+"status) and snapwatchd's (/vss/<uuid>: runs the snapshot command while the\n"
+"guest holds its filesystems frozen, answers snapshots-created or\n"
+"snapshots-failed). One snapshot per VM at a time; different VMs may be\n"
+"snapshotted at once by separate invocations.\n"
+"\n"
+"Options:\n"
+"  -c, --command CMD        the snapshot, run by /bin/sh while the guest is\n"
+"                           frozen (default: $XQ_SNAPSHOT_COMMAND, else on XAPI\n"
+"                           hosts: xe vm-snapshot uuid=\"$XQ_VM_UUID\"\n"
+"                           new-name-label=\"$XQ_SNAPSHOT_NAME\")\n"
+"  -C, --command-timeout S  kill the command after S seconds and answer\n"
+"                           snapshots-failed (default 10, snapwatchd's limit)\n"
+"  -a, --ack-timeout S      seconds for the guest to take the request\n"
+"                           (default 60, as XAPI)\n"
+"  -t, --timeout S          seconds for the guest's result (default 600, as\n"
+"                           XAPI's snapshot_with_quiesce_timeout)\n"
+"  -h, --help               this text\n"
+"\n"
+"The command's environment: XQ_VM_UUID, XQ_VM_NAME, XQ_DOMID, XQ_SNAPSHOT_UUID\n"
+"(a fresh uuid for the snapshot), XQ_SNAPSHOT_NAME, XQ_SNAPTYPE (vm when the\n"
+"guest listed all its disks, else vdi), XQ_VDI_COUNT, XQ_VDIS (the VDI uuids)\n"
+"and for each VDI N from 0: XQ_VDI_N (uuid), XQ_VDI_N_PARAMS (what the backend\n"
+"serves, e.g. /dev/vg/disk or a file), XQ_VDI_N_DEV (xvda...), XQ_VDI_N_BACKEND\n"
+"(its xenstore backend path). On standard output it may print a line with one\n"
+"uuid (the snapshot's, replacing XQ_SNAPSHOT_UUID) and lines 'VDI-UUID ID'\n"
+"giving each VDI's snapshot id. A non-zero exit means the snapshot failed.\n"
+"\n"
+"Output: 'key: value' lines: vm, snapshot-uuid, snapshot-id, vdis, and the\n"
+"times from the request: acknowledged-ms, create-snapshots-ms (the guest\n"
+"froze and asked for the snapshot), answered-ms, result-ms; then guest-KEY\n"
+"lines for what the agent reported beyond XAPI's keys (the freeze window,\n"
+"the consistency reached).\n"
+"\n"
+"Exit status:\n"
+"  0  the snapshot was taken\n"
+"  1  other error (no such VM, xenstore unreachable, command not runnable)\n"
+"  2  usage error\n"
+"  3  VM_SNAPSHOT_WITH_QUIESCE_NOT_SUPPORTED: no agent advertises quiesce\n"
+"  4  VM_SNAPSHOT_WITH_QUIESCE_PLUGIN_DEOS_NOT_RESPOND: request not taken\n"
+"  5  VM_SNAPSHOT_WITH_QUIESCE_TIMEOUT: no result in time\n"
+"  6  VM_SNAPSHOT_WITH_QUIESCE_FAILED: the guest or the snapshot failed\n"
+"  7  another snapshot of this VM is running\n");
+}
+
+static int parse_seconds(const char *opt, const char *arg, int *ms)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < 1 || v > INT_MAX / 1000) {
+		fprintf(stderr, "%s: %s '%s': expected whole seconds from 1 to %d\n",
+			program_name, opt, arg, INT_MAX / 1000);
+		return -EINVAL;
+	}
+	*ms = v * 1000;
+	return 0;
+}
+
+static void print_ms(const char *key, long long ms)
+{
+	if (ms >= 0)
+		printf("%s: %lld\n", key, ms);
+}
+
+static void print_report(const struct vm *vm, const struct snapshot_report *report)
+{
+	unsigned int i;
+	char *eq;
+
+	printf("vm: %s (%s, domid %u)\n", vm->name ? vm->name : "-", vm->uuid, vm->domid);
+	if (report->snapuuid)
+		printf("snapshot-uuid: %s\n", report->snapuuid);
+	if (report->snapid)
+		printf("snapshot-id: %s\n", report->snapid);
+	if (report->nvdis)
+		printf("vdis: %u\n", report->nvdis);
+	print_ms("acknowledged-ms", report->ack_ms);
+	print_ms("create-snapshots-ms", report->create_ms);
+	print_ms("answered-ms", report->answered_ms);
+	print_ms("result-ms", report->done_ms);
+	for (i = 0; i < report->nguest_keys; i++) {
+		eq = strchr(report->guest_keys[i], '=');
+		printf("guest-%.*s: %s\n", (int)(eq - report->guest_keys[i]),
+		       report->guest_keys[i], eq + 1);
+	}
+	fflush(stdout);
+}
+
+static const char *default_command(void)
+{
+	const char *env = getenv("XQ_SNAPSHOT_COMMAND");
+
+	if (env && *env)
+		return env;
+	if (access(XE_PATH, X_OK) == 0)
+		return XE_PATH " vm-snapshot uuid=\"$XQ_VM_UUID\" new-name-label=\"$XQ_SNAPSHOT_NAME\"";
+	return NULL;
+}
+
+int snapshot_main(int argc, char *argv[])
+{
+	static const struct option options[] = {
+		{ "command", required_argument, NULL, 'c' },
+		{ "command-timeout", required_argument, NULL, 'C' },
+		{ "ack-timeout", required_argument, NULL, 'a' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct snapshot_opts opts = {
+		.ack_timeout_ms = 60 * 1000,
+		.timeout_ms = 600 * 1000,
+		.command_timeout_ms = 10 * 1000,
+	};
+	struct snapshot_report report;
+	struct xs_handle *xs;
+	const char *failed_path;
+	char *lock_path = NULL;
+	int c, code, lock_fd, r;
+	struct vm vm;
+
+	opts.command = default_command();
+	while ((c = getopt_long(argc, argv, "c:C:a:t:h", options, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			opts.command = optarg;
+			break;
+		case 'C':
+			if (parse_seconds("--command-timeout", optarg, &opts.command_timeout_ms))
+				return XQ_EXIT_USAGE;
+			break;
+		case 'a':
+			if (parse_seconds("--ack-timeout", optarg, &opts.ack_timeout_ms))
+				return XQ_EXIT_USAGE;
+			break;
+		case 't':
+			if (parse_seconds("--timeout", optarg, &opts.timeout_ms))
+				return XQ_EXIT_USAGE;
+			break;
+		case 'h':
+			usage(stdout);
+			return XQ_EXIT_OK;
+		default:
+			usage(stderr);
+			return XQ_EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "%s snapshot: expected exactly one VM, got %d arguments\n",
+			program_name, argc - optind);
+		return XQ_EXIT_USAGE;
+	}
+	if (!opts.command || !*opts.command) {
+		fprintf(stderr, "%s snapshot: no snapshot command: give --command or set "
+			"XQ_SNAPSHOT_COMMAND (%s not found)\n", program_name, XE_PATH);
+		return XQ_EXIT_USAGE;
+	}
+	code = open_vm(argv[optind], &xs, &vm);
+	if (code)
+		return code;
+
+	lock_fd = vm_lock(vm.uuid, &lock_path);
+	if (lock_fd < 0) {
+		code = lock_fd == -EBUSY ? XQ_EXIT_BUSY : XQ_EXIT_ERROR;
+		fprintf(stderr, "%s: %s %s: %s\n", program_name,
+			lock_fd == -EBUSY ? "another snapshot of VM" : "cannot lock VM", vm.uuid,
+			lock_fd == -EBUSY ? lock_path : strerror(-lock_fd));
+		goto out;
+	}
+	r = vm_prepare(xs, &vm, &failed_path);
+	if (r) {
+		fprintf(stderr, "%s: cannot prepare %s for VM %s: %s\n", program_name, failed_path,
+			vm.uuid, strerror(-r));
+		code = XQ_EXIT_ERROR;
+		goto out;
+	}
+	code = snapshot_vm(xs, &vm, &opts, &report);
+	print_report(&vm, &report);
+	if (code)
+		fprintf(stderr, "%s: %s: VM %s: %s\n", program_name,
+			code < (int)(sizeof(exit_names) / sizeof(exit_names[0])) && exit_names[code] ?
+			exit_names[code] : "error", vm.name ? vm.name : vm.uuid, report.detail);
+	snapshot_report_free(&report);
+out:
+	if (lock_fd >= 0)
+		close(lock_fd);
+	free(lock_path);
+	vm_free(&vm);
+	xs_close(xs);
+	return code;
+}

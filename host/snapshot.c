@@ -1,0 +1,576 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * One quiesced snapshot, playing both dom0 parts of the protocol at once
+ * (docs: quiesce-protocol.md sections 4 and 5):
+ *
+ *   XAPI:       control/snapshot/action = create-snapshot; wait for the guest
+ *               to delete it (ack timeout), then for control/snapshot/status
+ *               (overall timeout); read snapid/N, snapuuid or error; always
+ *               remove control/snapshot.
+ *   snapwatchd: on /vss/<uuid>/status = create-snapshots, snapshot the VDIs
+ *               listed under /vss/<uuid>/snapshot/ with the user's command,
+ *               write snapshot/<vdi>/id, snaptype, snapinfo, snapuuid, then
+ *               status = snapshots-created (or snapshots-failed).
+ *
+ * Both waits are conditions re-evaluated after every watch event, as XAPI's
+ * are, so the order in which events arrive does not matter.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "command.h"
+#include "snapshot.h"
+#include "xsutil.h"
+
+struct vdi {
+	char *uuid;		/* <backend>/sm-data/vdi-uuid */
+	char *params;		/* <backend>/params: what the backend serves */
+	char *dev;		/* <backend>/dev: xvda, ... */
+	char *backend;
+};
+
+struct disks {
+	struct vdi *vdi;
+	unsigned int n;
+};
+
+struct run {
+	struct xs_handle *xs;
+	const struct vm *vm;
+	const struct snapshot_opts *opts;
+	struct snapshot_report *report;
+	struct disks disks;
+	char vss[64];		/* /vss/<uuid> */
+	long long start;
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static enum xq_exit fail(struct snapshot_report *report, enum xq_exit outcome,
+			 const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static enum xq_exit fail(struct snapshot_report *report, enum xq_exit outcome,
+			 const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(report->detail, sizeof(report->detail), fmt, ap);
+	va_end(ap);
+	report->outcome = outcome;
+	return outcome;
+}
+
+static void disks_free(struct disks *disks)
+{
+	unsigned int i;
+
+	for (i = 0; i < disks->n; i++) {
+		free(disks->vdi[i].uuid);
+		free(disks->vdi[i].params);
+		free(disks->vdi[i].dev);
+		free(disks->vdi[i].backend);
+	}
+	free(disks->vdi);
+	disks->vdi = NULL;
+	disks->n = 0;
+}
+
+/* The VM's disks that carry a VDI uuid, as XAPI's DB would list them. */
+static int disks_read(struct xs_handle *xs, const struct vm *vm, struct disks *disks)
+{
+	unsigned int n, i;
+	char **devs, *type;
+	struct vdi *v;
+
+	devs = xsu_list(xs, &n, "%s/device/vbd", vm->dom_path);
+	if (!devs)
+		return errno == ENOENT ? 0 : -errno;
+	disks->vdi = calloc(n ? n : 1, sizeof(*disks->vdi));
+	if (!disks->vdi) {
+		free(devs);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		v = &disks->vdi[disks->n];
+		type = xsu_read(xs, "%s/device/vbd/%s/device-type", vm->dom_path, devs[i]);
+		v->backend = xsu_read(xs, "%s/device/vbd/%s/backend", vm->dom_path, devs[i]);
+		if (type && !strcmp(type, "disk") && v->backend)
+			v->uuid = xsu_read(xs, "%s/sm-data/vdi-uuid", v->backend);
+		free(type);
+		if (!v->uuid) {
+			free(v->backend);
+			v->backend = NULL;
+			continue;
+		}
+		v->params = xsu_read(xs, "%s/params", v->backend);
+		v->dev = xsu_read(xs, "%s/dev", v->backend);
+		disks->n++;
+	}
+	free(devs);
+	return 0;
+}
+
+static const struct vdi *disks_find(const struct disks *disks, const char *uuid)
+{
+	unsigned int i;
+
+	for (i = 0; i < disks->n; i++)
+		if (!strcmp(disks->vdi[i].uuid, uuid))
+			return &disks->vdi[i];
+	return NULL;
+}
+
+static int env_add(char **env, unsigned int *n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int env_add(char **env, unsigned int *n, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&env[*n], fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return -ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+/* What the snapshot command learns from its environment (see --help). */
+static char **command_env(const struct run *run, char **requested, unsigned int nreq,
+			  const char *snapuuid, const char *snaptype)
+{
+	const struct vm *vm = run->vm;
+	unsigned int n = 0, i, cap = 8 + 4 * nreq;
+	char **env, *list = NULL, *tmp;
+	const struct vdi *v;
+	int r = 0;
+
+	env = calloc(cap + 1, sizeof(*env));
+	if (!env)
+		return NULL;
+	for (i = 0; i < nreq && !r; i++) {
+		v = disks_find(&run->disks, requested[i]);
+		tmp = list;
+		if (asprintf(&list, "%s%s%s", tmp ? tmp : "", tmp ? " " : "", v->uuid) < 0)
+			list = NULL, r = -ENOMEM;
+		free(tmp);
+		r = r ?: env_add(env, &n, "XQ_VDI_%u=%s", i, v->uuid);
+		r = r ?: env_add(env, &n, "XQ_VDI_%u_PARAMS=%s", i, v->params ? v->params : "");
+		r = r ?: env_add(env, &n, "XQ_VDI_%u_DEV=%s", i, v->dev ? v->dev : "");
+		r = r ?: env_add(env, &n, "XQ_VDI_%u_BACKEND=%s", i, v->backend);
+	}
+	r = r ?: env_add(env, &n, "XQ_VDIS=%s", list ? list : "");
+	r = r ?: env_add(env, &n, "XQ_VDI_COUNT=%u", nreq);
+	r = r ?: env_add(env, &n, "XQ_VM_UUID=%s", vm->uuid);
+	r = r ?: env_add(env, &n, "XQ_VM_NAME=%s", vm->name ? vm->name : "");
+	r = r ?: env_add(env, &n, "XQ_DOMID=%u", vm->domid);
+	r = r ?: env_add(env, &n, "XQ_SNAPSHOT_UUID=%s", snapuuid);
+	r = r ?: env_add(env, &n, "XQ_SNAPSHOT_NAME=quiesced snapshot of %s",
+			 vm->name ? vm->name : vm->uuid);
+	r = r ?: env_add(env, &n, "XQ_SNAPTYPE=%s", snaptype);
+	free(list);
+	if (r) {
+		for (i = 0; i < n; i++)
+			free(env[i]);
+		free(env);
+		return NULL;
+	}
+	return env;
+}
+
+static void env_free(char **env)
+{
+	unsigned int i;
+
+	for (i = 0; env && env[i]; i++)
+		free(env[i]);
+	free(env);
+}
+
+/*
+ * The command's stdout: a line holding one uuid names the snapshot (what
+ * "xe vm-snapshot" prints); a line "SOURCE-VDI SNAPSHOT-ID" gives a VDI's
+ * snapshot id, written to /vss/<uuid>/snapshot/<vdi>/id.
+ */
+static int record_output(struct run *run, char *output, char *snapuuid,
+			 char **requested, unsigned int nreq)
+{
+	char *line, *save = NULL, first[128], second[128];
+	unsigned int i;
+	int r;
+
+	for (line = strtok_r(output, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		int fields = sscanf(line, "%127s %127s", first, second);
+
+		if (fields == 1 && xsu_is_uuid(first)) {
+			memcpy(snapuuid, first, 37);
+			continue;
+		}
+		if (fields != 2)
+			continue;
+		for (i = 0; i < nreq; i++) {
+			if (strcmp(requested[i], first))
+				continue;
+			r = xsu_write(run->xs, second, "%s/snapshot/%s/id", run->vss, first);
+			if (r)
+				return r;
+		}
+	}
+	return 0;
+}
+
+static int new_uuid(char *uuid)
+{
+	FILE *f = fopen("/proc/sys/kernel/random/uuid", "re");
+	int r = 0;
+
+	if (!f)
+		return -errno;
+	if (!fgets(uuid, 37, f) || !xsu_is_uuid(uuid))
+		r = -EIO;
+	fclose(f);
+	return r;
+}
+
+/* snapwatchd's snapinfo: the time, the snapshot and the VM it came from. */
+static int write_snapinfo(struct run *run, const char *snapuuid)
+{
+	char info[256], stamp[32];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	snprintf(stamp, sizeof(stamp), "%d-%d-%d:%d:%d:%d", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	snprintf(info, sizeof(info),
+		 "<?xml version=\"1.0\"?><VM.snapshot><time>%s</time><snapuuid>%s</snapuuid>"
+		 "<parent>%s</parent></VM.snapshot>", stamp, snapuuid, run->vm->uuid);
+	return xsu_write(run->xs, info, "%s/snapinfo", run->vss);
+}
+
+/*
+ * snapwatchd's create-snapshots. Returns 0 when the snapshot was taken;
+ * any failure is also recorded in the report's detail, since the guest's
+ * own error (which decides the outcome) says less.
+ */
+static int take_snapshot(struct run *run)
+{
+	struct snapshot_report *report = run->report;
+	char **requested, **env = NULL, *output = NULL, snapuuid[37];
+	const char *snaptype;
+	unsigned int nreq = 0, i;
+	int r, status;
+
+	requested = xsu_list(run->xs, &nreq, "%s/snapshot", run->vss);
+	if (!requested || !nreq) {
+		free(requested);
+		fail(report, XQ_EXIT_FAILED, "the guest asked for a snapshot of no VDI");
+		return -EINVAL;
+	}
+	for (i = 0; i < nreq; i++) {
+		if (!disks_find(&run->disks, requested[i])) {
+			fail(report, XQ_EXIT_FAILED, "the guest listed VDI '%s', not a disk of this VM",
+			     requested[i]);
+			free(requested);
+			return -EINVAL;
+		}
+	}
+	report->nvdis = nreq;
+	/* As in XAPI, a VM snapshot only when the guest lists all its disks. */
+	snaptype = nreq == run->disks.n ? "vm" : "vdi";
+	r = new_uuid(snapuuid);
+	r = r ?: xsu_write(run->xs, snaptype, "%s/snaptype", run->vss);
+	if (!r) {
+		env = command_env(run, requested, nreq, snapuuid, snaptype);
+		r = env ? 0 : -ENOMEM;
+	}
+	if (r) {
+		fail(report, XQ_EXIT_ERROR, "cannot set up the snapshot: %s", strerror(-r));
+		goto out;
+	}
+	r = command_run(run->opts->command, env, run->opts->command_timeout_ms, &output, &status);
+	if (r == -ETIMEDOUT)
+		fail(report, XQ_EXIT_FAILED, "the snapshot command ran longer than %d ms and was killed",
+		     run->opts->command_timeout_ms);
+	else if (r == -ECHILD)
+		fail(report, XQ_EXIT_FAILED, "the snapshot command failed (%s %d)",
+		     WIFEXITED(status) ? "exit status" : "signal",
+		     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	else if (r)
+		fail(report, XQ_EXIT_ERROR, "cannot run the snapshot command: %s", strerror(-r));
+	if (r)
+		goto out;
+	r = record_output(run, output, snapuuid, requested, nreq);
+	r = r ?: write_snapinfo(run, snapuuid);
+	r = r ?: xsu_write(run->xs, snapuuid, "%s/snapuuid", run->vss);
+	if (r)
+		fail(report, XQ_EXIT_ERROR, "cannot publish the snapshot in %s: %s", run->vss,
+		     strerror(-r));
+out:
+	env_free(env);
+	free(output);
+	free(requested);
+	return r;
+}
+
+static void serve_create_snapshots(struct run *run)
+{
+	int r;
+
+	if (run->report->create_ms < 0)
+		run->report->create_ms = now_ms() - run->start;
+	r = take_snapshot(run);
+	xsu_write(run->xs, r ? "snapshots-failed" : "snapshots-created", "%s/status", run->vss);
+	run->report->answered_ms = now_ms() - run->start;
+}
+
+static bool value_is(struct xs_handle *xs, const char *want, const char *path)
+{
+	char *value = xsu_read(xs, "%s", path);
+	bool is = value && !strcmp(value, want);
+
+	free(value);
+	return is;
+}
+
+static bool node_gone(struct xs_handle *xs, const char *path)
+{
+	char *value = xsu_read(xs, "%s", path);
+
+	free(value);
+	return !value && errno == ENOENT;
+}
+
+/* XAPI reads snapid/<n> sorted by (length, name), so "10" follows "9". */
+static int snapid_cmp(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	size_t lx = strlen(x), ly = strlen(y);
+
+	return lx != ly ? (lx < ly ? -1 : 1) : strcmp(x, y);
+}
+
+static char *read_snapid(struct xs_handle *xs, const char *dom_path)
+{
+	char **chunks, *id, *chunk, *tmp;
+	unsigned int n, i;
+
+	chunks = xsu_list(xs, &n, "%s/control/snapshot/snapid", dom_path);
+	if (!chunks)
+		return NULL;
+	qsort(chunks, n, sizeof(*chunks), snapid_cmp);
+	id = strdup("");
+	for (i = 0; i < n && id; i++) {
+		chunk = xsu_read(xs, "%s/control/snapshot/snapid/%s", dom_path, chunks[i]);
+		tmp = id;
+		if (asprintf(&id, "%s%s", tmp, chunk ? chunk : "") < 0)
+			id = NULL;
+		free(tmp);
+		free(chunk);
+	}
+	free(chunks);
+	return id;
+}
+
+/* Keys the agent adds beyond XAPI's (the freeze window, the consistency). */
+static void read_guest_keys(struct run *run)
+{
+	static const char *const xapi_keys[] = {
+		"action", "status", "snapid", "snapuuid", "error", NULL
+	};
+	struct snapshot_report *report = run->report;
+	unsigned int n, i, k;
+	char **keys, *value;
+
+	keys = xsu_list(run->xs, &n, "%s/control/snapshot", run->vm->dom_path);
+	if (!keys)
+		return;
+	report->guest_keys = calloc(n + 1, sizeof(char *));
+	for (i = 0; i < n && report->guest_keys; i++) {
+		for (k = 0; xapi_keys[k] && strcmp(xapi_keys[k], keys[i]); k++)
+			;
+		if (xapi_keys[k])
+			continue;
+		value = xsu_read(run->xs, "%s/control/snapshot/%s", run->vm->dom_path, keys[i]);
+		if (value && asprintf(&report->guest_keys[report->nguest_keys], "%s=%s", keys[i],
+				      value) >= 0)
+			report->nguest_keys++;
+		free(value);
+	}
+	free(keys);
+}
+
+/* XAPI's reading of the guest's final status. */
+static enum xq_exit read_result(struct run *run, const char *status)
+{
+	struct snapshot_report *report = run->report;
+	const char *dom = run->vm->dom_path;
+	char *error, *code;
+
+	read_guest_keys(run);
+	if (!strcmp(status, "snapshot-created")) {
+		report->snapuuid = xsu_read(run->xs, "%s/control/snapshot/snapuuid", dom);
+		report->snapid = read_snapid(run->xs, dom);
+		if (!report->snapuuid || !report->snapid)
+			return fail(report, XQ_EXIT_FAILED,
+				    "the guest reported success without %s",
+				    report->snapuuid ? "snapid" : "snapuuid");
+		report->outcome = XQ_EXIT_OK;
+		return XQ_EXIT_OK;
+	}
+	if (!strcmp(status, "snapshot-error")) {
+		char guest[160];
+
+		error = xsu_read(run->xs, "%s/control/snapshot/error", dom);
+		code = xsu_read(run->xs, "%s/control/snapshot/error/code", dom);
+		snprintf(guest, sizeof(guest), "the guest reported error '%s' (code %s)",
+			 error ? error : "?", code ? code : "0");
+		free(error);
+		free(code);
+		/* Our own failure, when there was one, explains the guest's. */
+		if (report->detail[0]) {
+			char ours[sizeof(report->detail)];
+
+			snprintf(ours, sizeof(ours), "%s", report->detail);
+			return fail(report, XQ_EXIT_FAILED, "%s; %s", guest, ours);
+		}
+		return fail(report, XQ_EXIT_FAILED, "%s", guest);
+	}
+	return fail(report, XQ_EXIT_FAILED, "the guest wrote an unexpected status '%s'", status);
+}
+
+static enum xq_exit wait_and_serve(struct run *run)
+{
+	const struct snapshot_opts *opts = run->opts;
+	struct snapshot_report *report = run->report;
+	const char *dom = run->vm->dom_path;
+	struct pollfd pfd = { .fd = xs_fileno(run->xs), .events = POLLIN };
+	char status_path[96], action_path[96];
+	long long deadline, now;
+	bool acked = false;
+	char *status;
+	void *event;
+
+	snprintf(status_path, sizeof(status_path), "%s/status", run->vss);
+	snprintf(action_path, sizeof(action_path), "%s/control/snapshot/action", dom);
+	for (;;) {
+		if (value_is(run->xs, "create-snapshots", status_path))
+			serve_create_snapshots(run);
+		if (!acked && node_gone(run->xs, action_path)) {
+			acked = true;
+			report->ack_ms = now_ms() - run->start;
+		}
+		if (acked) {
+			status = xsu_read(run->xs, "%s/control/snapshot/status", dom);
+			if (status) {
+				report->done_ms = now_ms() - run->start;
+				enum xq_exit outcome = read_result(run, status);
+
+				free(status);
+				return outcome;
+			}
+		}
+		now = now_ms();
+		deadline = acked ? run->start + report->ack_ms + opts->timeout_ms :
+				   run->start + opts->ack_timeout_ms;
+		if (now >= deadline) {
+			if (!acked)
+				return fail(report, XQ_EXIT_DEOS_NOT_RESPOND,
+					    "the guest did not take the request within %d ms",
+					    opts->ack_timeout_ms);
+			return fail(report, XQ_EXIT_TIMEOUT,
+				    "the guest reported no result within %d ms", opts->timeout_ms);
+		}
+		if (poll(&pfd, 1, deadline - now) < 0 && errno != EINTR)
+			return fail(report, XQ_EXIT_ERROR, "poll: %s", strerror(errno));
+		while ((event = xs_check_watch(run->xs)))
+			free(event);
+	}
+}
+
+static bool advertises_quiesce(struct xs_handle *xs, const char *dom_path)
+{
+	char quiesce[96], snapshot[96];
+
+	snprintf(quiesce, sizeof(quiesce), "%s/control/feature-quiesce", dom_path);
+	snprintf(snapshot, sizeof(snapshot), "%s/control/feature-snapshot", dom_path);
+	return value_is(xs, "1", quiesce) || value_is(xs, "1", snapshot);
+}
+
+/* Every per-snapshot key either side wrote; the set-up of prepare stays. */
+static void clean_up(struct run *run)
+{
+	static const char *const vss_keys[] = {
+		"status", "snapshot", "snapinfo", "snapuuid", "snaptype", "snapstring", "vdisnap"
+	};
+	size_t i;
+
+	xsu_rm(run->xs, "%s/control/snapshot", run->vm->dom_path);
+	for (i = 0; i < sizeof(vss_keys) / sizeof(vss_keys[0]); i++)
+		xsu_rm(run->xs, "%s/%s", run->vss, vss_keys[i]);
+}
+
+int snapshot_vm(struct xs_handle *xs, const struct vm *vm, const struct snapshot_opts *opts,
+		struct snapshot_report *report)
+{
+	struct run run = { .xs = xs, .vm = vm, .opts = opts, .report = report };
+	char control_path[96];
+	int r;
+
+	memset(report, 0, sizeof(*report));
+	report->ack_ms = report->create_ms = report->answered_ms = report->done_ms = -1;
+	snprintf(run.vss, sizeof(run.vss), "/vss/%s", vm->uuid);
+	snprintf(control_path, sizeof(control_path), "%s/control/snapshot", vm->dom_path);
+
+	if (!advertises_quiesce(xs, vm->dom_path))
+		return fail(report, XQ_EXIT_NOT_SUPPORTED,
+			    "the guest does not advertise control/feature-quiesce or feature-snapshot");
+	r = disks_read(xs, vm, &run.disks);
+	if (r)
+		return fail(report, XQ_EXIT_ERROR, "cannot read the VM's disks: %s", strerror(-r));
+	if (!xs_watch(xs, control_path, "xapi") || !xs_watch(xs, run.vss, "snapwatchd")) {
+		fail(report, XQ_EXIT_ERROR, "cannot watch %s and %s: %s", control_path, run.vss,
+		     strerror(errno));
+		goto out;
+	}
+	clean_up(&run);
+	run.start = now_ms();
+	r = xsu_write(xs, "create-snapshot", "%s/action", control_path);
+	if (r) {
+		fail(report, XQ_EXIT_ERROR, "cannot write %s/action: %s", control_path, strerror(-r));
+		goto out;
+	}
+	wait_and_serve(&run);
+out:
+	clean_up(&run);
+	xs_unwatch(xs, control_path, "xapi");
+	xs_unwatch(xs, run.vss, "snapwatchd");
+	disks_free(&run.disks);
+	return report->outcome;
+}
+
+void snapshot_report_free(struct snapshot_report *report)
+{
+	unsigned int i;
+
+	for (i = 0; i < report->nguest_keys; i++)
+		free(report->guest_keys[i]);
+	free(report->guest_keys);
+	free(report->snapuuid);
+	free(report->snapid);
+}

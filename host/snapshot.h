@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef XQUIESCE_HOST_SNAPSHOT_H
+#define XQUIESCE_HOST_SNAPSHOT_H
+
+#include "vm.h"
+#include "xquiesce-host.h"
+
+struct snapshot_opts {
+	const char *command;	/* the snapshot itself, run by /bin/sh */
+	int ack_timeout_ms;	/* XAPI: 60 s for the guest to take the request */
+	int timeout_ms;		/* XAPI: snapshot_with_quiesce_timeout, 600 s */
+	int command_timeout_ms;	/* snapwatchd gave VM.snapshot 10 s */
+};
+
+struct snapshot_report {
+	enum xq_exit outcome;
+	char detail[512];	/* why it failed, for the one error message */
+	char *snapuuid;		/* control/snapshot/snapuuid */
+	char *snapid;		/* snapid/0..n concatenated, as XAPI stores it */
+	long long ack_ms;	/* times from the request, -1 if never reached */
+	long long create_ms;	/* the guest's create-snapshots */
+	long long answered_ms;	/* snapshots-created/-failed written */
+	long long done_ms;	/* the guest's final status */
+	unsigned int nvdis;
+	char **guest_keys;	/* other control/snapshot keys, "key=value" */
+	unsigned int nguest_keys;
+};
+
+int snapshot_vm(struct xs_handle *xs, const struct vm *vm, const struct snapshot_opts *opts,
+		struct snapshot_report *report);
+void snapshot_report_free(struct snapshot_report *report);
+
+#endif

@@ -1,0 +1,86 @@
+# Test harness, dom0 side (sourced by the scenario scripts): TAP output,
+# disk images, starting the guest, and running commands inside it through
+# xqtest-shell.
+
+tap_n=0
+ok() { echo "ok - $*"; }
+not_ok() { echo "not ok - $*"; }
+# check NAME COMMAND...: one TAP line from a command's status.
+check() {
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else not_ok "$name"; fi
+}
+note() { echo "# $*"; }
+now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
+
+# Two disk images on loop devices, as the VDIs of the guest: xvda gets ext4,
+# xvdb gets LVM with xfs (the guest formats them on first boot).
+make_disks() {
+	truncate -s 192M /images/xvda.img /images/xvdb.img
+	losetup /dev/loop0 /images/xvda.img && losetup /dev/loop1 /images/xvdb.img
+}
+
+# start_guest [KERNEL ARGS]: creates the domain paused, lets the dom0 tool
+# give it what xenopsd would, writes the VDI uuids as XAPI's storage layer
+# does, and waits for the guest's test shell.
+start_guest() {
+	cat >/tmp/guest.cfg <<CFG
+name = "xqguest"
+type = "pv"
+kernel = "/guest/vmlinuz"
+ramdisk = "/guest/initrd.gz"
+extra = "console=hvc0 panic=-1 quiet $*"
+memory = 640
+vcpus = 2
+disk = [ 'phy:/dev/loop0,xvda,w', 'phy:/dev/loop1,xvdb,w' ]
+on_poweroff = "destroy"
+on_crash = "destroy"
+CFG
+	xl create -p /tmp/guest.cfg >/tmp/xl-create.log 2>&1 || { cat /tmp/xl-create.log; return 1; }
+	domid=$(xl domid xqguest)
+	D=/local/domain/$domid
+	vm_uuid=$(xenstore-read "$D/vm" | sed 's,^/vm/,,')
+	for dev in $(xenstore-list "$D/device/vbd"); do
+		be=$(xenstore-read "$D/device/vbd/$dev/backend")
+		xenstore-write "$be/sm-data/vdi-uuid" "$(cat /proc/sys/kernel/random/uuid)"
+	done
+	xquiesce-host prepare "$domid" || return 1
+	xl unpause xqguest
+	gseq=0
+	wait_key "$D/data/xqtest/ready" 120
+}
+
+stop_guest() {
+	xl destroy xqguest 2>/dev/null
+	local i=0
+	while xl domid xqguest >/dev/null 2>&1 && [ $i -lt 50 ]; do sleep 0.2; i=$((i + 1)); done
+}
+
+# wait_key PATH SECONDS: waits until a xenstore key exists.
+wait_key() {
+	local end=$(($(now_ms) + $2 * 1000))
+	while ! xenstore-exists "$1" 2>/dev/null; do
+		[ "$(now_ms)" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
+
+# gexec COMMAND: runs a shell command in the guest; prints its output and
+# returns its status (255 if the guest did not answer in 300 s).
+gexec() {
+	gseq=$((gseq + 1))
+	xenstore-write "$D/data/xqtest/cmd" "$gseq $*"
+	local end=$(($(now_ms) + 300000)) done_=
+	while :; do
+		done_=$(xenstore-read "$D/data/xqtest/done" 2>/dev/null)
+		[ "${done_%% *}" = "$gseq" ] && break
+		[ "$(now_ms)" -lt "$end" ] || { echo "guest did not answer: $*"; return 255; }
+		sleep 0.1
+	done
+	xenstore-read "$D/data/xqtest/out"
+	echo
+	return "${done_#* }"
+}
+
+guest_console() { cat /var/log/xen/console/guest-xqguest.log 2>/dev/null; }
