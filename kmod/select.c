@@ -8,7 +8,13 @@
  * (/proc/filesystems, the lines not marked "nodev"). Asking get_fs_type()
  * for a fixed list of names instead would make the kernel run modprobe for
  * every type not loaded, loading filesystem modules nobody uses in the
- * middle of a freeze; a type that is not registered has no superblocks.
+ * middle of a freeze.
+ *
+ * A filesystem may keep its superblocks on a type it never registers: btrfs
+ * did until its new mount API conversion (6.8), mounting them through a
+ * private "btrfs" type. A named device the walk did not find is therefore
+ * looked up once more in the caller's mount table (/proc/self/mountinfo),
+ * through the mount point of a mount with that device number.
  */
 #include <linux/blkdev.h>
 #include <linux/err.h>
@@ -16,14 +22,19 @@
 #include <linux/major.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/mount.h>
+#include <linux/namei.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/string.h>
+#include <linux/string_helpers.h>
 
 #include "set.h"
 
 #define XQ_FILESYSTEMS_PATH	"/proc/filesystems"
 #define XQ_FILESYSTEMS_MAX	(64 * 1024)
+#define XQ_MOUNTINFO_PATH	"/proc/self/mountinfo"
+#define XQ_MOUNTINFO_MAX	(4 * 1024 * 1024)
 
 struct xq_select {
 	const struct xq_dev *devs;
@@ -76,20 +87,19 @@ static u32 xq_named_order(const struct xq_select *sel, dev_t dev)
 	return i;
 }
 
-/*
- * Called by iterate_supers_type() with s_umount held shared, so nothing can
- * be frozen here: take an active reference (the superblock then outlives an
- * unmount until we let go) and freeze later.
- */
-static void xq_select_sb(struct super_block *sb, void *arg)
+/* Takes an active reference: the superblock then outlives an unmount until we let go. */
+static void xq_select_add(struct xq_select *sel, struct super_block *sb)
 {
-	struct xq_select *sel = arg;
 	bool blkfront = xq_sb_is_blkfront(sb);
 	s64 level = xq_named_level(sel, sb->s_dev);
 	struct xq_sb *s;
+	unsigned int i;
 
 	if (sel->err || (level < 0 && !(sel->blkfront && blkfront)))
 		return;
+	for (i = 0; i < sel->set->n; i++)
+		if (sel->set->sbs[i].sb == sb)
+			return;
 	if (sel->set->n == XQ_MAX_DEVS) {
 		sel->err = -E2BIG;
 		return;
@@ -107,6 +117,15 @@ static void xq_select_sb(struct super_block *sb, void *arg)
 	strscpy(s->id, sb->s_id, sizeof(s->id));
 }
 
+/*
+ * Called by iterate_supers_type() with s_umount held shared, so nothing can
+ * be frozen here: only pinned, to be frozen later.
+ */
+static void xq_select_sb(struct super_block *sb, void *arg)
+{
+	xq_select_add(arg, sb);
+}
+
 static void xq_select_type(struct xq_select *sel, const char *name)
 {
 	struct file_system_type *type = get_fs_type(name);
@@ -118,42 +137,122 @@ static void xq_select_type(struct xq_select *sel, const char *name)
 	module_put(type->owner);
 }
 
-/* Walks every registered block filesystem type ("\tname\n" lines). */
-static int xq_select_walk(struct xq_select *sel)
+/* Reads a /proc file whole, NUL-terminated; kvfree() the result. */
+static char *xq_read_proc(const char *path, size_t max)
 {
 	struct file *file;
-	char *buf, *line, *next;
 	loff_t pos = 0;
-	ssize_t len = 0, got;
+	ssize_t got;
+	size_t len = 0;
+	char *buf;
 
-	file = filp_open(XQ_FILESYSTEMS_PATH, O_RDONLY, 0);
+	file = filp_open(path, O_RDONLY, 0);
 	if (IS_ERR(file))
-		return PTR_ERR(file);
-	buf = kvmalloc(XQ_FILESYSTEMS_MAX, GFP_KERNEL);
+		return ERR_CAST(file);
+	buf = kvmalloc(max, GFP_KERNEL);
 	if (!buf) {
 		filp_close(file, NULL);
-		return -ENOMEM;
+		return ERR_PTR(-ENOMEM);
 	}
 	do {
-		got = kernel_read(file, buf + len, XQ_FILESYSTEMS_MAX - 1 - len, &pos);
-		len += got > 0 ? got : 0;
-	} while (got > 0 && len < XQ_FILESYSTEMS_MAX - 1);
+		got = kernel_read(file, buf + len, max - 1 - len, &pos);
+		if (got > 0)
+			len += got;
+	} while (got > 0 && len < max - 1);
 	filp_close(file, NULL);
 	if (got < 0) {
 		kvfree(buf);
-		return got;
+		return ERR_PTR(got);
 	}
 	buf[len] = '\0';
+	return buf;
+}
 
-	for (line = buf; line && *line && !sel->err; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
+/* Cuts the next line off *@rest. */
+static char *xq_next_line(char **rest)
+{
+	char *line = *rest, *end = strchr(line, '\n');
+
+	if (end)
+		*end++ = '\0';
+	*rest = end ? end : line + strlen(line);
+	return line;
+}
+
+/* Walks every registered block filesystem type ("\tname\n" lines). */
+static int xq_select_walk(struct xq_select *sel)
+{
+	char *buf, *rest, *line;
+
+	buf = xq_read_proc(XQ_FILESYSTEMS_PATH, XQ_FILESYSTEMS_MAX);
+	if (IS_ERR(buf))
+		return PTR_ERR(buf);
+	for (rest = buf; *rest && !sel->err;) {
+		line = xq_next_line(&rest);
 		if (line[0] == '\t' && line[1])
 			xq_select_type(sel, line + 1);
 	}
 	kvfree(buf);
 	return sel->err;
+}
+
+static bool xq_select_missing(const struct xq_select *sel, dev_t dev)
+{
+	u32 i;
+
+	for (i = 0; i < sel->ndevs; i++)
+		if (!sel->found[i] && MKDEV(sel->devs[i].major, sel->devs[i].minor) == dev)
+			return true;
+	return false;
+}
+
+/*
+ * One mountinfo line: "ID PARENT MAJOR:MINOR ROOT MOUNTPOINT ...", the mount
+ * point octal-escaped. The superblock reached through the mount point must
+ * still carry the device number (the mount table may change meanwhile).
+ */
+static void xq_select_mountinfo_line(struct xq_select *sel, char *line)
+{
+	unsigned int major, minor;
+	char *field[5];
+	struct path path;
+	int i;
+
+	for (i = 0; i < 5; i++)
+		field[i] = strsep(&line, " ");
+	if (!line || sscanf(field[2], "%u:%u", &major, &minor) != 2 ||
+	    !xq_select_missing(sel, MKDEV(major, minor)))
+		return;
+	string_unescape_inplace(field[4], UNESCAPE_OCTAL);
+	if (kern_path(field[4], 0, &path))
+		return;
+	if (path.mnt->mnt_sb->s_dev == MKDEV(major, minor))
+		xq_select_add(sel, path.mnt->mnt_sb);
+	path_put(&path);
+}
+
+static int xq_select_mounted(struct xq_select *sel)
+{
+	char *buf, *rest;
+
+	buf = xq_read_proc(XQ_MOUNTINFO_PATH, XQ_MOUNTINFO_MAX);
+	if (IS_ERR(buf))
+		return PTR_ERR(buf);
+	for (rest = buf; *rest && !sel->err;)
+		xq_select_mountinfo_line(sel, xq_next_line(&rest));
+	kvfree(buf);
+	return sel->err;
+}
+
+/* The first devs[] entry no superblock matched, or -1. */
+static int xq_select_first_missing(const struct xq_select *sel)
+{
+	u32 i;
+
+	for (i = 0; i < sel->ndevs; i++)
+		if (!sel->found[i])
+			return i;
+	return -1;
 }
 
 static int xq_sb_cmp(const void *a, const void *b)
@@ -210,8 +309,8 @@ struct xq_set *xq_set_select(const struct xq_dev *devs, u32 ndevs, bool blkfront
 			     struct xq_failure *fail)
 {
 	struct xq_select sel = { .devs = devs, .ndevs = ndevs, .blkfront = blkfront };
+	int err, missing;
 	u32 i;
-	int err;
 
 	for (i = 0; i < ndevs; i++)
 		sel.blkfront_level = max(sel.blkfront_level, devs[i].level);
@@ -223,15 +322,16 @@ struct xq_set *xq_set_select(const struct xq_dev *devs, u32 ndevs, bool blkfront
 	}
 
 	err = xq_select_walk(&sel);
+	if (!err && xq_select_first_missing(&sel) >= 0)
+		err = xq_select_mounted(&sel);
 	if (err)
 		goto fail;
-	for (i = 0; i < ndevs; i++) {
-		if (!sel.found[i]) {
-			fail->major = devs[i].major;
-			fail->minor = devs[i].minor;
-			err = -ENOENT;
-			goto fail;
-		}
+	missing = xq_select_first_missing(&sel);
+	if (missing >= 0) {
+		fail->major = devs[missing].major;
+		fail->minor = devs[missing].minor;
+		err = -ENOENT;
+		goto fail;
 	}
 	if (!sel.set->n) {
 		err = -ENOENT;
