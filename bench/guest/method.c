@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "method.h"
+
+#define DIRTY_BYTES	"/proc/sys/vm/dirty_bytes"
+#define DIRTY_RATIO	"/proc/sys/vm/dirty_ratio"
+
+enum pool_op { OP_SYNCFS, OP_FREEZE, OP_THAW, OP_EXIT };
+
+struct worker {
+	struct pool *pool;
+	int fd;
+	int err;
+	uint64_t done_ns;
+};
+
+/*
+ * The best a userspace agent can do: a thread per filesystem, started
+ * before the request, so that syncfs and FIFREEZE run side by side.
+ */
+struct pool {
+	pthread_barrier_t start, done;
+	enum pool_op op;
+	unsigned int n;
+	pthread_t tid[BENCH_MAX_FS];
+	struct worker w[BENCH_MAX_FS];
+};
+
+static int fs_op(int fd, enum pool_op op)
+{
+	int r;
+
+	switch (op) {
+	case OP_SYNCFS:
+		r = syncfs(fd);
+		break;
+	case OP_FREEZE:
+		r = ioctl(fd, FIFREEZE, 0);
+		break;
+	case OP_THAW:
+		r = ioctl(fd, FITHAW, 0);
+		break;
+	default:
+		return -EINVAL;
+	}
+	return r < 0 ? -errno : 0;
+}
+
+static void *pool_worker(void *arg)
+{
+	struct worker *w = arg;
+	struct pool *p = w->pool;
+
+	for (;;) {
+		pthread_barrier_wait(&p->start);
+		if (p->op == OP_EXIT)
+			return NULL;
+		w->err = fs_op(w->fd, p->op);
+		w->done_ns = now_ns();
+		pthread_barrier_wait(&p->done);
+	}
+}
+
+/* Runs op on every filesystem at once; the first error, or 0. */
+static int pool_run(struct pool *p, enum pool_op op)
+{
+	unsigned int i;
+
+	p->op = op;
+	pthread_barrier_wait(&p->start);
+	pthread_barrier_wait(&p->done);
+	for (i = 0; i < p->n; i++)
+		if (p->w[i].err)
+			return p->w[i].err;
+	return 0;
+}
+
+static void pool_stop(struct pool *p, unsigned int started)
+{
+	unsigned int i;
+
+	p->op = OP_EXIT;
+	pthread_barrier_wait(&p->start);
+	for (i = 0; i < started; i++)
+		pthread_join(p->tid[i], NULL);
+	pthread_barrier_destroy(&p->start);
+	pthread_barrier_destroy(&p->done);
+	free(p);
+}
+
+static int pool_start(struct pool **pp, const struct target *t, unsigned int n)
+{
+	struct pool *p = calloc(1, sizeof(*p));
+	unsigned int i;
+	int err;
+
+	if (!p)
+		return -ENOMEM;
+	p->n = n;
+	pthread_barrier_init(&p->start, NULL, n + 1);
+	pthread_barrier_init(&p->done, NULL, n + 1);
+	for (i = 0; i < n; i++) {
+		p->w[i] = (struct worker){ .pool = p, .fd = t[i].dirfd };
+		err = pthread_create(&p->tid[i], NULL, pool_worker, &p->w[i]);
+		/*
+		 * The barriers count n + 1 parties: the threads already started
+		 * cannot be released, and the caller exits on this error.
+		 */
+		if (err)
+			return -err;
+	}
+	*pp = p;
+	return 0;
+}
+
+/* (a) util-linux fsfreeze, qemu-ga: FIFREEZE one mount after the other. */
+static int loop_freeze(struct method_ctx *m, struct cycle *c)
+{
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < m->n; i++) {
+		err = fs_op(m->t[i].dirfd, OP_FREEZE);
+		c->frozen[i] = now_ns();
+		if (err) {
+			while (i--)
+				fs_op(m->t[i].dirfd, OP_THAW);
+			return err;
+		}
+	}
+	return 0;
+}
+
+static int loop_thaw(struct method_ctx *m)
+{
+	unsigned int i;
+	int err = 0, r;
+
+	for (i = 0; i < m->n; i++) {
+		r = fs_op(m->t[i].dirfd, OP_THAW);
+		if (r && !err)
+			err = r;
+	}
+	return err;
+}
+
+/* (b) syncfs everything in parallel while writable, then FIFREEZE in parallel. */
+static int parallel_freeze(struct method_ctx *m, struct cycle *c)
+{
+	unsigned int i;
+	int err;
+
+	err = pool_run(m->pool, OP_SYNCFS);
+	if (!err)
+		err = pool_run(m->pool, OP_FREEZE);
+	for (i = 0; i < m->n; i++)
+		c->frozen[i] = m->pool->w[i].done_ns;
+	if (err)
+		pool_run(m->pool, OP_THAW);	/* FITHAW of an unfrozen one is a no-op */
+	return err;
+}
+
+static int parallel_thaw(struct method_ctx *m)
+{
+	return pool_run(m->pool, OP_THAW);
+}
+
+/* (c) and (d): one XQ_IOC_FREEZE naming every target. */
+static int module_freeze_flags(struct method_ctx *m, struct cycle *c, uint32_t flags)
+{
+	struct xq_dev devs[BENCH_MAX_FS] = { 0 };
+	struct xq_freeze req = {
+		.size = sizeof(req),
+		.flags = flags,
+		.timeout_ms = m->o->timeout_ms,
+		.ndevs = m->n,
+		.devs = (uintptr_t)devs,
+		.fs = (uintptr_t)m->fs,
+		.nfs_max = BENCH_MAX_FS,
+	};
+	unsigned int i, k;
+
+	for (i = 0; i < m->n; i++) {
+		devs[i].major = major(m->t[i].dev);
+		devs[i].minor = minor(m->t[i].dev);
+	}
+	if (ioctl(m->xq_fd, XQ_IOC_FREEZE, &req) < 0) {
+		fprintf(stderr, "xq-bench: XQ_IOC_FREEZE failed on %u:%u: %s\n", req.err_major,
+			req.err_minor, strerror(req.err_errno));
+		return -errno;
+	}
+	if (req.nfs != m->n)
+		return -EPROTO;
+	for (k = 0; k < req.nfs; k++)
+		for (i = 0; i < m->n; i++)
+			if (makedev(m->fs[k].major, m->fs[k].minor) == m->t[i].dev)
+				c->frozen[i] = m->fs[k].frozen_ns;
+	return 0;
+}
+
+static int module_freeze(struct method_ctx *m, struct cycle *c)
+{
+	return module_freeze_flags(m, c, 0);
+}
+
+static int presync_freeze(struct method_ctx *m, struct cycle *c)
+{
+	return module_freeze_flags(m, c, XQ_FREEZE_PRESYNC);
+}
+
+static int module_thaw(struct method_ctx *m)
+{
+	struct xq_thaw out = { .size = sizeof(out) };
+
+	return ioctl(m->xq_fd, XQ_IOC_THAW, &out) < 0 ? -errno : 0;
+}
+
+static int sysctl_write(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, value, strlen(value)) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+static int sysctl_read(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n <= 0)
+		return n < 0 ? -errno : -EIO;
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+/*
+ * The drain: cap dirty memory for a moment before freezing, so that the
+ * writers are throttled and the flusher catches up while everything is
+ * still writable; the freeze then finds little to write.
+ */
+static int drain_begin(struct method_ctx *m)
+{
+	char cap[32];
+	int err;
+
+	err = sysctl_read(DIRTY_BYTES, m->saved_dirty[0], sizeof(m->saved_dirty[0]));
+	if (!err)
+		err = sysctl_read(DIRTY_RATIO, m->saved_dirty[1], sizeof(m->saved_dirty[1]));
+	if (err)
+		return err;
+	snprintf(cap, sizeof(cap), "%u", m->o->drain_bytes);
+	err = sysctl_write(DIRTY_BYTES, cap);
+	if (err)
+		return err;
+	sleep_until_ns(now_ns() + m->o->drain_ms * NSEC_PER_MSEC);
+	return 0;
+}
+
+/* Writing one of the pair zeroes the other: restore the one that was set. */
+static int drain_end(struct method_ctx *m)
+{
+	if (strcmp(m->saved_dirty[0], "0"))
+		return sysctl_write(DIRTY_BYTES, m->saved_dirty[0]);
+	return sysctl_write(DIRTY_RATIO, m->saved_dirty[1]);
+}
+
+/* A failed freeze leaves nothing frozen, whatever failed. */
+static int drained(struct method_ctx *m, struct cycle *c,
+		   int (*freeze)(struct method_ctx *, struct cycle *),
+		   int (*thaw)(struct method_ctx *))
+{
+	int err = drain_begin(m), r;
+
+	if (err)
+		return err;
+	err = freeze(m, c);
+	r = drain_end(m);
+	if (!err && r)
+		thaw(m);
+	return err ? err : r;
+}
+
+static int presync_drain_freeze(struct method_ctx *m, struct cycle *c)
+{
+	return drained(m, c, presync_freeze, module_thaw);
+}
+
+static int parallel_drain_freeze(struct method_ctx *m, struct cycle *c)
+{
+	return drained(m, c, parallel_freeze, parallel_thaw);
+}
+
+const struct method methods[] = {
+	{ "loop", "(a) FIFREEZE per mount, one after the other", loop_freeze, loop_thaw },
+	{ "parallel", "(b) syncfs, then FIFREEZE, in parallel threads", parallel_freeze,
+	  parallel_thaw },
+	{ "module", "(c) one XQ_IOC_FREEZE", module_freeze, module_thaw },
+	{ "presync", "(d) one XQ_IOC_FREEZE with XQ_FREEZE_PRESYNC", presync_freeze,
+	  module_thaw },
+	{ "presync-drain", "(d) after capping dirty memory", presync_drain_freeze, module_thaw },
+	{ "parallel-drain", "(b) after capping dirty memory", parallel_drain_freeze,
+	  parallel_thaw },
+};
+const unsigned int nmethods = sizeof(methods) / sizeof(methods[0]);
+
+const struct method *method_find(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < nmethods; i++)
+		if (!strcmp(methods[i].name, name))
+			return &methods[i];
+	return NULL;
+}
+
+int method_ctx_init(struct method_ctx *m, const struct target *t, unsigned int n,
+		    const struct bench_opts *o)
+{
+	int err;
+
+	*m = (struct method_ctx){ .t = t, .n = n, .o = o };
+	m->xq_fd = open("/dev/" XQ_DEVICE_NAME, O_RDWR | O_CLOEXEC);
+	if (m->xq_fd < 0)
+		return -errno;
+	err = pool_start(&m->pool, t, n);
+	if (err)
+		close(m->xq_fd);
+	return err;
+}
+
+void method_ctx_fini(struct method_ctx *m)
+{
+	pool_stop(m->pool, m->n);
+	close(m->xq_fd);
+}
