@@ -4,6 +4,8 @@
 #                   are installed) and the userspace programs
 #   make test       install test dependencies (apt-get) and run every suite
 #   make demo       a Xen host and guest in QEMU, one quiesced snapshot
+#   make bench      the freeze-window benchmark in QEMU (bench/run; not
+#                   part of make test): build/bench/RUN/, docs/benchmarks.md
 #   make install    userspace programs, unit, configuration, man pages
 #                   (install-agent, install-host, install-module-config)
 #   make install-dkms
@@ -45,6 +47,10 @@ test: deps
 
 demo: deps
 	tests/xen/demo
+
+bench:
+	XQ_EXTRA_PACKAGES="jq gnuplot-nox" tests/lib/install-deps.sh
+	bench/run $(BENCH_KERNELS)
 
 install: install-agent install-host install-module-config
 
@@ -126,5 +132,5 @@ clean:
 	$(MAKE) -C kmod clean
 	rm -rf build
 
-.PHONY: all userspace deps test demo install install-agent install-host \
+.PHONY: all userspace deps test demo bench install install-agent install-host \
 	install-module-config install-dkms deb rpm static clean
