@@ -9,6 +9,7 @@
 #include "ondisk.h"
 
 #define BLOCK 4096
+#define SECTOR 512
 #define SCAN_CHUNK (1024 * 1024)
 #define MAGIC 0x5851564d54455354ULL	/* "XQVMTEST" */
 
@@ -60,7 +61,8 @@ static void scan_chunk(const unsigned char *chunk, ssize_t len, uint64_t tag,
 	struct block_head head;
 	ssize_t off;
 
-	for (off = 0; off + BLOCK <= len; off += BLOCK) {
+	/* Small ext4 filesystems use 1 KiB blocks: look at every sector. */
+	for (off = 0; off + BLOCK <= len; off += SECTOR) {
 		memcpy(&head, chunk + off, sizeof(head));
 		if (head.magic != MAGIC || head.tag != tag || head.index >= PATTERN_BLOCKS)
 			continue;
@@ -75,6 +77,7 @@ int pattern_scan(const char *blkdev, uint64_t tag, unsigned int *found)
 	const uint32_t all = (1U << PATTERN_BLOCKS) - 1;
 	unsigned char *chunk;
 	uint32_t seen = 0;
+	off_t pos = 0;
 	ssize_t n;
 	int fd, ret = 0;
 
@@ -86,14 +89,16 @@ int pattern_scan(const char *blkdev, uint64_t tag, unsigned int *found)
 		return -ENOMEM;
 	}
 	while (seen != all) {
-		n = read(fd, chunk, SCAN_CHUNK);
+		n = pread(fd, chunk, SCAN_CHUNK, pos);
 		if (n < 0) {
 			ret = -errno;
 			break;
 		}
-		if (n == 0)
-			break;
 		scan_chunk(chunk, n, tag, &seen);
+		if (n < SCAN_CHUNK)
+			break;
+		/* Overlap the chunks by a block: a block may straddle two. */
+		pos += SCAN_CHUNK - BLOCK;
 	}
 	free(chunk);
 	close(fd);

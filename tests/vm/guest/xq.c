@@ -14,29 +14,34 @@
 
 #define FAULT_PARAM "/sys/module/" XQ_MODULE_NAME "/parameters/fault_fail_freeze_at"
 
-/* Fills fstype and source from /proc/self/mounts, dev from stat. */
+/*
+ * Fills dev, fstype and source from /proc/self/mountinfo. Its major:minor
+ * field is sb->s_dev, what FREEZE matches; stat() would not do for btrfs,
+ * whose st_dev is the subvolume's own anonymous device, not the
+ * superblock's.
+ */
 int fsent_init(struct fsent *f, const char *mnt)
 {
-	char line[512], src[128], dir[256], type[XQ_FSTYPE_LEN];
-	struct stat st;
-	FILE *mounts;
+	char line[1024], dir[256], type[XQ_FSTYPE_LEN], src[128], *tail;
+	unsigned int maj, min;
+	FILE *info;
 	int ret = -ENOENT;
 
 	f->mnt = mnt;
-	if (stat(mnt, &st) < 0)
+	info = fopen("/proc/self/mountinfo", "re");
+	if (!info)
 		return -errno;
-	f->dev = st.st_dev;
-	mounts = fopen("/proc/self/mounts", "re");
-	if (!mounts)
-		return -errno;
-	while (fgets(line, sizeof(line), mounts)) {
-		if (sscanf(line, "%127s %255s %15s", src, dir, type) != 3 || strcmp(dir, mnt))
+	while (fgets(line, sizeof(line), info)) {
+		tail = strstr(line, " - ");
+		if (sscanf(line, "%*u %*u %u:%u %*s %255s", &maj, &min, dir) != 3 || !tail ||
+		    strcmp(dir, mnt) || sscanf(tail, " - %15s %127s", type, src) != 2)
 			continue;
+		f->dev = makedev(maj, min);
 		memcpy(f->fstype, type, sizeof(f->fstype));
 		memcpy(f->source, src, sizeof(f->source));
 		ret = 0;
 	}
-	fclose(mounts);
+	fclose(info);
 	return ret;
 }
 

@@ -15,7 +15,7 @@ struct fsent {
 	const char *mnt;
 	char fstype[XQ_FSTYPE_LEN];
 	char source[128];	/* the device it was mounted from */
-	dev_t dev;		/* st_dev of the mount point: sb->s_dev */
+	dev_t dev;		/* sb->s_dev, from mountinfo */
 };
 
 int fsent_init(struct fsent *f, const char *mnt);
