@@ -30,6 +30,7 @@ def spread: {
 			nfs: .[0].nfs,
 			method: .[0].method,
 			freeze_ms: (map(.freeze_ms) | spread),
+			blocked_ms: (map(.blocked_ms) | spread),
 			skew_ms: (map(.skew_ms) | spread),
 			stall_ms: (map(.stall_ms) | spread),
 			overhead_ms: (map(.overhead_ms) | spread),

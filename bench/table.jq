@@ -3,7 +3,7 @@
 
 def cell: "\(.median) [\(.min)-\(.max)]";
 
-def row: "| \(.nfs) | \(.method) | \(.freeze_ms | cell) | \(.skew_ms | cell) | \(.overhead_ms | cell) | \(.total_ms | cell) |";
+def row: "| \(.nfs) | \(.method) | \(.freeze_ms | cell) | \(.blocked_ms | cell) | \(.skew_ms | cell) | \(.overhead_ms | cell) | \(.total_ms | cell) |";
 
 (.summary | map(.nfs) | max) as $top
 | [.summary[] | select(.nfs == $top)] as $big
@@ -12,10 +12,10 @@ def row: "| \(.nfs) | \(.method) | \(.freeze_ms | cell) | \(.skew_ms | cell) | \
 "",
 "Host load (1/5/15 min) before: \(.host.load_before.load1)/\(.host.load_before.load5)/\(.host.load_before.load15), after: \(.host.load_after.load1)/\(.host.load_after.load5)/\(.host.load_after.load15). Guest: \(.guest.cpus) vCPUs (TCG), \(.guest.mem_kib / 1024 | floor) MiB, dirty_ratio \(.guest.dirty_ratio), \(.guest.write_size / 1024) KiB writes; drain: vm.dirty_bytes \(.guest.drain_bytes / 1048576) MiB for \(.guest.drain_ms) ms.",
 "",
-"All times in ms, median [min-max]. Overhead = longest write stall - hold.",
+"All times in ms, median [min-max]. Freeze all: request to the last filesystem frozen. Writers blocked before hold: from the start of the phase that blocks writers (the freeze proper, after any pre-sync or drain) to the last filesystem frozen. Skew: first to last filesystem frozen. Stall overhead: the longest write() any writer saw, minus the hold.",
 "",
-"| FS | method | freeze all | skew | stall overhead | request to thaw |",
-"|---:|---|---:|---:|---:|---:|",
+"| FS | method | freeze all | writers blocked before hold | skew | stall overhead | request to thaw |",
+"|---:|---|---:|---:|---:|---:|---:|",
 (.summary[] | row),
 "",
 (if at("loop") and at("presync") and at("parallel") then

@@ -27,6 +27,7 @@ struct bench_opts {
 /* One quiesce cycle, CLOCK_MONOTONIC ns. */
 struct cycle {
 	uint64_t request;		/* the freeze was asked for */
+	uint64_t blocking;		/* the phase that blocks writers began */
 	uint64_t frozen[BENCH_MAX_FS];	/* each filesystem became frozen */
 	uint64_t thaw_start;
 	uint64_t thawed;		/* every filesystem thawed */

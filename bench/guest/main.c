@@ -292,9 +292,9 @@ static void emit_cycle(const struct method *m, unsigned int n, unsigned int repe
 			last = c->frozen[i];
 	}
 	fprintf(out, "{\"type\":\"cycle\",\"nfs\":%u,\"method\":\"%s\",\"repeat\":%u,"
-		"\"freeze_ms\":%.3f,\"skew_ms\":%.3f,\"stall_ms\":%.3f,\"overhead_ms\":%.3f,"
+		"\"freeze_ms\":%.3f,\"blocked_ms\":%.3f,\"skew_ms\":%.3f,\"stall_ms\":%.3f,\"overhead_ms\":%.3f,"
 		"\"thaw_ms\":%.3f,\"total_ms\":%.3f,\"writes\":%" PRIu64 ",\"frozen_ms\":[",
-		n, m->name, repeat, ms(last - c->request), ms(last - first), ms(longest),
+		n, m->name, repeat, ms(last - c->request), ms(last - c->blocking), ms(last - first), ms(longest),
 		ms(longest) - ms(hold_ns), ms(c->thawed - c->thaw_start), ms(c->thawed - c->request),
 		writes);
 	for (i = 0; i < n; i++)
