@@ -53,9 +53,10 @@ struct xq_set {
 	struct xq_sb sbs[];
 };
 
-/* select.c */
+/* select.c: makes sets, and frees them with their references */
 struct xq_set *xq_set_select(const struct xq_dev *devs, u32 ndevs, bool blkfront,
 			     struct xq_failure *fail);
+void xq_set_put(struct xq_set *set);
 
 /* freeze.c */
 struct xq_thaw_result {
@@ -68,6 +69,5 @@ struct xq_thaw_result {
 int xq_set_freeze(struct xq_set *set, bool presync, u64 deadline_ns, struct xq_failure *fail);
 void xq_set_thaw(struct xq_set *set, struct xq_thaw_result *res);
 void xq_set_report(const struct xq_set *set, struct xq_fs *fs, u32 nfs_max);
-void xq_set_put(struct xq_set *set);
 
 #endif /* _XQ_SET_H */
