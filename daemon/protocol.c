@@ -382,17 +382,18 @@ void proto_guest_read(struct proto *p, const struct proto_guest *g, struct proto
 {
 	if (p->state != PROTO_READING)
 		return;
+	if (g->read_err) {
+		set_error(p, PROTO_ERR_INIT, -g->read_err, "cannot read %s: %s",
+			  g->read_err_path ? g->read_err_path : "the guest's keys",
+			  strerror(-g->read_err));
+		goto fail;
+	}
 	if (find_vm_uuid(p, g))
 		goto fail;
 	op_write(out, "provider-initialized", "%s/status", p->vss);
 	/* Leftovers of an earlier exchange would be read as this one's. */
 	op_rm(out, "%s/snapshot", p->vss);
 	op_rm(out, "%s/snapuuid", p->vss);
-	if (g->read_err) {
-		set_error(p, PROTO_ERR_INIT, -g->read_err, "cannot list device/vbd: %s",
-			  strerror(-g->read_err));
-		goto fail;
-	}
 	for (size_t i = 0; i < g->nvbds; i++)
 		if (add_disk(p, &g->vbds[i]))
 			goto fail;

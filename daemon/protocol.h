@@ -94,7 +94,8 @@ struct proto_guest {
 	const char *vss;	/* "vss" key: /vss/<uuid>, NULL: absent */
 	const struct proto_vbd *vbds;
 	size_t nvbds;
-	int read_err;		/* 0, or -errno when device/vbd could not be listed */
+	int read_err;		/* 0, or -errno when a key could not be read */
+	const char *read_err_path;	/* that key */
 };
 
 /* A disk to freeze: what the caller needs to find the block device. */

@@ -166,7 +166,11 @@ static int keep_read(struct store *s, struct store_guest *g, const char *path,
 	*value = NULL;
 	if (r == -ENOENT)
 		return 0;
-	return r ? r : keep(g, v, value);
+	if (r) {
+		snprintf(g->err_path, sizeof(g->err_path), "%s", path);
+		return r;
+	}
+	return keep(g, v, value);
 }
 
 static int read_vbd(struct store *s, struct store_guest *g, struct proto_vbd *v)
@@ -201,17 +205,19 @@ int store_read_guest(struct store *s, struct store_guest *g)
 	if (!r)
 		r = keep_read(s, g, "vss", &g->g.vss);
 	if (r)
-		return r;
+		goto out;
 	ids = xs_directory(s->xs, XBT_NULL, "device/vbd", &n);
 	if (!ids) {
 		/* No device/vbd: no disk, which the engine reports. */
-		g->g.read_err = errno == ENOENT ? 0 : -errno;
-		return store_lost(-errno) ? -errno : 0;
+		r = errno == ENOENT ? 0 : -errno;
+		snprintf(g->err_path, sizeof(g->err_path), "device/vbd");
+		goto out;
 	}
 	g->vbds = calloc(n ? n : 1, sizeof(*g->vbds));
 	if (!g->vbds) {
 		free(ids);
-		return -ENOMEM;
+		r = -ENOMEM;
+		goto out;
 	}
 	for (unsigned int i = 0; i < n && !r; i++) {
 		struct proto_vbd *v = &g->vbds[g->g.nvbds];
@@ -224,6 +230,9 @@ int store_read_guest(struct store *s, struct store_guest *g)
 	}
 	free(ids);
 	g->g.vbds = g->vbds;
+out:
+	g->g.read_err = r;
+	g->g.read_err_path = r ? g->err_path : NULL;
 	return r;
 }
 

@@ -52,11 +52,13 @@ int store_apply(struct store *s, const struct proto_out *out, const struct xs_op
 /* What proto_guest_read() needs, read now; strings owned by g. */
 struct store_guest {
 	struct proto_guest g;
+	char err_path[PROTO_PATH_MAX + 64];	/* g.read_err_path */
 	struct proto_vbd *vbds;
 	char **strings;
 	size_t nstrings;
 };
 
+/* 0, or -errno, also in g->g.read_err with the key that failed. */
 int store_read_guest(struct store *s, struct store_guest *g);
 void store_guest_free(struct store_guest *g);
 

@@ -40,6 +40,7 @@
 
 struct daemon {
 	const char *config_path;
+	bool debug;
 	struct xq_config cfg;
 	enum freezer_backend backend;
 	const char *test_disks[MAX_TEST_DISKS + 1];
@@ -95,7 +96,7 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{}
 	};
-	int c, priority = LOG_INFO;
+	int c;
 
 	d->config_path = XQ_CONFIG_PATH;
 	while ((c = getopt_long(argc, argv, "c:dhV", options, NULL)) != -1) {
@@ -104,7 +105,7 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 			d->config_path = optarg;
 			break;
 		case 'd':
-			priority = LOG_DEBUG;
+			d->debug = true;
 			break;
 		case OPT_FREEZER:
 			if (!strcmp(optarg, "auto"))
@@ -144,7 +145,6 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 		usage(stderr, argv[0]);
 		return EXIT_USAGE;
 	}
-	log_setup(priority);
 	return 0;
 }
 
@@ -343,15 +343,11 @@ static void read_and_feed(struct daemon *d, const char *path, struct proto_out *
 
 static void step_read_guest(struct daemon *d, struct proto_out *out)
 {
-	struct store_guest g = { 0 };
+	struct store_guest g = { .g.read_err = -ENOTCONN, .g.read_err_path = "xenstore" };
 	int r = d->connected ? store_read_guest(&d->store, &g) : -ENOTCONN;
 
-	if (r) {
-		store_guest_free(&g);
-		if (store_lost(r))
-			disconnect(d, r);
-		g.g.read_err = r;
-	}
+	if (store_lost(r))
+		disconnect(d, r);
 	INF("snapshot requested: %zu VBDs, vm %s", g.g.nvbds, g.g.vss ? g.g.vss :
 	    g.g.vm ? g.g.vm : "unknown");
 	proto_guest_read(&d->proto, &g.g, out);
@@ -562,6 +558,7 @@ static void reload(struct daemon *d)
 	} else {
 		config_free(&d->cfg);
 		d->cfg = cfg;
+		log_setup(d->debug ? LOG_DEBUG : cfg.log_level);
 		d->proto.dom0_timeout_ms = cfg.dom0_timeout_ms;
 		INF("configuration re-read from %s", d->config_path);
 	}
@@ -658,6 +655,7 @@ int main(int argc, char **argv)
 	r = parse_args(&d, argc, argv);
 	if (r)
 		return r;
+	log_setup(d.debug ? LOG_DEBUG : LOG_INFO);
 	notify_state(DAEMON_STARTING, "reading the configuration");
 	r = config_load(&d.cfg, d.config_path, err, sizeof(err));
 	if (r) {
@@ -665,6 +663,7 @@ int main(int argc, char **argv)
 		notify_errno(r);
 		return EXIT_CONFIG;
 	}
+	log_setup(d.debug ? LOG_DEBUG : d.cfg.log_level);
 	for (size_t i = 0; i < d.ntest_disks; i++)
 		WRN("test option: treating %s as a Xen disk", d.test_disks[i]);
 	r = setup_fds(&d);

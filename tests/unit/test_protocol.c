@@ -546,14 +546,17 @@ static void test_no_disk(void **state)
 		     "write " SNAP "error/code=19",
 		     "write " SNAP "error/message=the guest has no disk VBD");
 
+	/* a read that failed is the cause, whatever else is missing */
 	g.read_err = -EACCES;
+	g.read_err_path = "device/vbd";
+	g.vss = NULL;
 	request(t);
 	reset(t);
 	proto_guest_read(&t->p, &g, &t->out);
-	OPS(&t->out, HELLO_OPS, "write " SNAP "error=XEN_VSS_REQ_ERROR_INIT_FAILED",
+	OPS(&t->out, "write " SNAP "error=XEN_VSS_REQ_ERROR_INIT_FAILED",
 	    "write " SNAP "error/code=13",
-	    "write " SNAP "error/message=cannot list device/vbd: Permission denied",
-	    CLEANUP_OPS, "write " SNAP "status=snapshot-error");
+	    "write " SNAP "error/message=cannot read device/vbd: Permission denied",
+	    "write " SNAP "status=snapshot-error");
 }
 
 static void test_same_vdi_twice_listed_once(void **state)
