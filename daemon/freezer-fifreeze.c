@@ -61,6 +61,7 @@ struct fifreeze_state {
 static void do_op(struct target *t, enum op op)
 {
 	uint64_t start = freezer_now_ns();
+	int unused = 0;		/* FIFREEZE/FITHAW ignore it; valgrind reads it */
 	int r;
 
 	switch (op) {
@@ -68,10 +69,10 @@ static void do_op(struct target *t, enum op op)
 		r = syncfs(t->fd);
 		break;
 	case OP_FREEZE:
-		r = ioctl(t->fd, FIFREEZE, 0);
+		r = ioctl(t->fd, FIFREEZE, &unused);
 		break;
 	default:
-		r = ioctl(t->fd, FITHAW, 0);
+		r = ioctl(t->fd, FITHAW, &unused);
 		break;
 	}
 	t->err = r < 0 ? errno : 0;

@@ -179,6 +179,10 @@ static int spawn_hook(const struct hooks *h, const char *name, const char *phase
 	int r;
 
 	snprintf(path, sizeof(path), "%s/%s", h->dir, name);
+	/* Gone or changed since hooks_load(): say so rather than let a child
+	 * exit 127 where the exec error cannot reach us (valgrind's spawn). */
+	if (access(path, X_OK) < 0)
+		return -errno;
 	sigemptyset(&none);
 	sigfillset(&all);
 	posix_spawn_file_actions_init(&fa);
@@ -199,6 +203,9 @@ static int spawn_hook(const struct hooks *h, const char *name, const char *phase
 	return -r;
 }
 
+/* Without pidfd_open (valgrind, old kernels), how often to look for the exit. */
+#define REAP_POLL_MS	20
+
 /*
  * Waits for the hook itself, not for the end of its output: a hook may
  * leave a child running on purpose (a database lock held until "thaw")
@@ -212,8 +219,8 @@ static void wait_hook(const struct hooks *h, struct output *o, int out_fd, pid_t
 		{ .fd = pidfd, .events = POLLIN },
 		{ .fd = out_fd, .events = POLLIN },
 	};
-	bool timed_out = false;
-	int status, left;
+	bool timed_out = false, reaped = false;
+	int status = 0, left;
 
 	for (;;) {
 		left = (int)(start + h->timeout_ms - now_ms());
@@ -222,14 +229,20 @@ static void wait_hook(const struct hooks *h, struct output *o, int out_fd, pid_t
 			kill(-pid, SIGKILL);
 			break;
 		}
-		if (poll(pfd, pfd[1].fd >= 0 ? 2 : 1, left) < 0 && errno != EINTR)
+		if (pidfd < 0 && left > REAP_POLL_MS)
+			left = REAP_POLL_MS;
+		if (poll(pfd, 2, left) < 0 && errno != EINTR)
 			break;
 		if (pfd[1].revents && output_read(o, out_fd) <= 0 && errno != EAGAIN)
 			pfd[1].fd = -1;
 		if (pfd[0].revents)
 			break;
+		if (pidfd < 0 && waitpid(pid, &status, WNOHANG) == pid) {
+			reaped = true;
+			break;
+		}
 	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	while (!reaped && waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	while (pfd[1].fd >= 0 && output_read(o, out_fd) > 0)
 		;
