@@ -209,7 +209,8 @@ static bool xq_select_missing(const struct xq_select *sel, dev_t dev)
 /*
  * One mountinfo line: "ID PARENT MAJOR:MINOR ROOT MOUNTPOINT ...", the mount
  * point octal-escaped. The superblock reached through the mount point must
- * still carry the device number (the mount table may change meanwhile).
+ * still carry the device number (the mount table may change meanwhile) and,
+ * as in the walk, be a block filesystem's.
  */
 static void xq_select_mountinfo_line(struct xq_select *sel, char *line)
 {
@@ -226,7 +227,8 @@ static void xq_select_mountinfo_line(struct xq_select *sel, char *line)
 	string_unescape_inplace(field[4], UNESCAPE_OCTAL);
 	if (kern_path(field[4], 0, &path))
 		return;
-	if (path.mnt->mnt_sb->s_dev == MKDEV(major, minor))
+	if (path.mnt->mnt_sb->s_dev == MKDEV(major, minor) &&
+	    path.mnt->mnt_sb->s_type->fs_flags & FS_REQUIRES_DEV)
 		xq_select_add(sel, path.mnt->mnt_sb);
 	path_put(&path);
 }
