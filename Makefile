@@ -80,7 +80,7 @@ install-host:
 	$(MAKE) -C host install
 
 install-module-config:
-	install -D -m 0644 packaging/modules-load.d/xquiesce.conf \
+	install -D -m 0644 packaging/modules-load/xquiesce.conf \
 		$(DESTDIR)$(MODULESLOADDIR)/xquiesce.conf
 	install -D -m 0644 packaging/udev/60-xquiesce.rules \
 		$(DESTDIR)$(UDEVDIR)/rules.d/60-xquiesce.rules
