@@ -153,13 +153,14 @@ int module_thaw(struct freezer *f)
 	return r;
 }
 
-int freezer_module_status(struct xq_status *st, struct xq_fs *fs, unsigned int nfs_max)
+int freezer_module_status(struct xq_status *st, struct xq_fs *fs, unsigned int nfs_max,
+			  bool load)
 {
-	int fd = module_open();
+	int fd = load ? module_open() : open(DEVICE_PATH, O_RDWR | O_CLOEXEC);
 	int r = 0;
 
 	if (fd < 0)
-		return fd;
+		return load ? fd : -errno;
 	*st = (struct xq_status){ .size = sizeof(*st), .fs = (uintptr_t)fs, .nfs_max = nfs_max };
 	if (ioctl(fd, XQ_IOC_STATUS, st) < 0)
 		r = -errno;

@@ -84,8 +84,10 @@ int freezer_thaw(struct freezer *f);
 unsigned int freezer_window_ms(const struct freeze_result *r);
 const char *freezer_method_name(enum freeze_method method);
 
-/* The module's view (loads it if needed): 0 or -errno. */
-int freezer_module_status(struct xq_status *st, struct xq_fs *fs, unsigned int nfs_max);
+/* The module's view: 0, -ENOENT when it is not loaded (and load is false
+ * or loading failed), other -errno. */
+int freezer_module_status(struct xq_status *st, struct xq_fs *fs, unsigned int nfs_max,
+			  bool load);
 /* Rescue thaw of whatever the module holds (XQ_THAW_ANY). */
 int freezer_module_thaw_any(struct xq_thaw *out);
 

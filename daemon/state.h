@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The last snapshot's outcome, kept in a small file under /run for
+ * `xquiescectl status`: XAPI removes control/snapshot/ from xenstore once
+ * it has read the result. Written by the daemon after the thaw, never
+ * inside the freeze window. One "key=value" per line.
+ */
+#ifndef _XQ_STATE_H
+#define _XQ_STATE_H
+
+#include <stddef.h>
+#include <time.h>
+
+#define XQ_STATE_DIR		"/run/xquiesce"
+#define XQ_STATE_LAST		XQ_STATE_DIR "/last-snapshot"
+
+struct snapshot_summary {
+	time_t finished;		/* wall clock, at the report */
+	const char *status;		/* "snapshot-created" or "snapshot-error" */
+	const char *error;		/* NULL, or what went wrong */
+	const char *consistency;	/* as published to control/snapshot/ */
+	unsigned long long window_ms;	/* how long the disks were frozen */
+	const char *filesystems;	/* "/ /srv/data ...", or NULL */
+	const char *hooks;		/* "10-pg=ok 20-app=exit 3", or NULL */
+	const char *snapuuid;		/* NULL when none */
+};
+
+/* Replaces path atomically (write, fsync, rename). 0 or -errno. */
+int state_write_last(const char *path, const struct snapshot_summary *s);
+
+#endif /* _XQ_STATE_H */
