@@ -87,8 +87,8 @@ install-module-config:
 	$(call install_man,xquiesce.4)
 
 # The DKMS tree has the repository's layout (see dkms.conf); the test-only
-# fault injection (kmod/fault.c) is never shipped.
-DKMS_SRC := $(filter-out kmod/fault.c,$(wildcard kmod/*.c kmod/*.h)) \
+# fault injection (kmod/fault.c) and kbuild's generated *.mod.c are never shipped.
+DKMS_SRC := $(filter-out kmod/fault.c kmod/%.mod.c,$(wildcard kmod/*.c kmod/*.h)) \
 	kmod/Kbuild kmod/Makefile kmod/VERSION
 install-dkms:
 	install -d $(DESTDIR)$(DKMSDIR)/kmod/compat/tests $(DESTDIR)$(DKMSDIR)/include/uapi/linux
@@ -100,7 +100,8 @@ install-dkms:
 
 # Packages are built from a copy of the tree (files git tracks or would
 # track, so build products stay out), never in place.
-source_files = $$(git ls-files --cached --others --exclude-standard)
+source_files = $$(git ls-files --cached --others --exclude-standard || \
+	echo "make: deb and rpm package a git checkout" >&2)
 
 deb:
 	rm -rf build/deb && mkdir -p build/deb/xquiesce-$(VERSION)
