@@ -230,6 +230,19 @@ void set_error(struct proto *p, const char *name, int code, const char *fmt, ...
 	va_end(ap);
 }
 
+/* dom0 answered, or will not: thaw if anything is frozen, then the hooks. */
+static void leave_waiting(struct proto *p, enum proto_step hooks, struct proto_out *out)
+{
+	out->timer = PROTO_TIMER_DISARM;
+	if (p->frozen) {
+		p->state = PROTO_THAWING;
+		out->step = PROTO_STEP_THAW;
+	} else {
+		p->state = PROTO_FINISH_HOOKS;
+		out->step = hooks;
+	}
+}
+
 /* After an error: undo what the request has done so far, in order. */
 static void unwind(struct proto *p, struct proto_out *out)
 {
@@ -243,14 +256,7 @@ static void unwind(struct proto *p, struct proto_out *out)
 		out->step = PROTO_STEP_FAIL_HOOKS;
 		break;
 	case PROTO_WAITING:
-		out->timer = PROTO_TIMER_DISARM;
-		if (p->frozen) {
-			p->state = PROTO_THAWING;
-			out->step = PROTO_STEP_THAW;
-		} else {
-			p->state = PROTO_FINISH_HOOKS;
-			out->step = PROTO_STEP_FAIL_HOOKS;
-		}
+		leave_waiting(p, PROTO_STEP_FAIL_HOOKS, out);
 		break;
 	case PROTO_IDLE:
 	case PROTO_THAWING:
@@ -277,34 +283,38 @@ void proto_action_changed(struct proto *p, const char *value, struct proto_out *
 	out->step = PROTO_STEP_READ_GUEST;
 }
 
+/* The uuid in "<prefix><uuid>", the value of key. */
+static int uuid_after(struct proto *p, const char *key, const char *value, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	char q[96];
+
+	if (strncmp(value, prefix, n) || !proto_is_uuid(value + n)) {
+		set_error(p, PROTO_ERR_INIT, EINVAL, "the %s key is %s, expected %s<vm-uuid>", key,
+			  quote(value, q, sizeof(q)), prefix);
+		return -EINVAL;
+	}
+	memcpy(p->vm_uuid, value + n, PROTO_UUID_LEN + 1);
+	return 0;
+}
+
 /* "/vss/<uuid>" from the vss key, else "/vm/<uuid>" from the vm key. */
 static int find_vm_uuid(struct proto *p, const struct proto_guest *g)
 {
-	char q[96];
+	int r;
 
-	if (g->vss) {
-		if (strncmp(g->vss, "/vss/", 5) || !proto_is_uuid(g->vss + 5)) {
-			set_error(p, PROTO_ERR_INIT, EINVAL,
-				  "the vss key is %s, expected /vss/<vm-uuid>",
-				  quote(g->vss, q, sizeof(q)));
-			return -EINVAL;
-		}
-		memcpy(p->vm_uuid, g->vss + 5, PROTO_UUID_LEN + 1);
-	} else if (g->vm) {
-		if (strncmp(g->vm, "/vm/", 4) || !proto_is_uuid(g->vm + 4)) {
-			set_error(p, PROTO_ERR_INIT, EINVAL,
-				  "the vm key is %s, expected /vm/<vm-uuid>",
-				  quote(g->vm, q, sizeof(q)));
-			return -EINVAL;
-		}
-		memcpy(p->vm_uuid, g->vm + 4, PROTO_UUID_LEN + 1);
-	} else {
+	if (g->vss)
+		r = uuid_after(p, "vss", g->vss, "/vss/");
+	else if (g->vm)
+		r = uuid_after(p, "vm", g->vm, "/vm/");
+	else {
 		set_error(p, PROTO_ERR_INIT, ENOENT,
 			  "neither the vss nor the vm key exists, so the VSS mailbox is unknown");
-		return -ENOENT;
+		r = -ENOENT;
 	}
-	snprintf(p->vss, sizeof(p->vss), "/vss/%s", p->vm_uuid);
-	return 0;
+	if (!r)
+		snprintf(p->vss, sizeof(p->vss), "/vss/%s", p->vm_uuid);
+	return r;
 }
 
 static bool all_digits(const char *s, size_t max)
@@ -532,18 +542,7 @@ void proto_vss_changed(struct proto *p, const char *status, const char *snapuuid
 	} else {
 		return;
 	}
-	if (p->error) {
-		unwind(p, out);
-		return;
-	}
-	out->timer = PROTO_TIMER_DISARM;
-	if (p->frozen) {
-		p->state = PROTO_THAWING;
-		out->step = PROTO_STEP_THAW;
-	} else {
-		p->state = PROTO_FINISH_HOOKS;
-		out->step = PROTO_STEP_THAW_HOOKS;
-	}
+	leave_waiting(p, p->error ? PROTO_STEP_FAIL_HOOKS : PROTO_STEP_THAW_HOOKS, out);
 }
 
 void proto_deadline(struct proto *p, struct proto_out *out)

@@ -172,18 +172,25 @@ static void disconnect(struct daemon *d, int err)
 
 static void run(struct daemon *d, struct proto_out *out);
 
-static int connect_store(struct daemon *d)
+/* An event with nothing to read: the engine's answer, carried out. */
+static void drive(struct daemon *d, void (*event)(struct proto *, struct proto_out *))
 {
 	struct proto_out out;
+
+	proto_out_init(&out);
+	event(&d->proto, &out);
+	run(d, &out);
+	proto_out_free(&out);
+}
+
+static int connect_store(struct daemon *d)
+{
 	int r = store_open(&d->store);
 
 	if (r)
 		return r;
 	d->connected = true;
-	proto_out_init(&out);
-	proto_start(&d->proto, &out);
-	run(d, &out);
-	proto_out_free(&out);
+	drive(d, proto_start);
 	return d->connected ? 0 : -ENOTCONN;
 }
 
@@ -511,15 +518,11 @@ static void drain_events(struct daemon *d)
 
 static void on_deadline(struct daemon *d)
 {
-	struct proto_out out;
 	uint64_t ticks;
 
 	if (read(d->deadline_fd, &ticks, sizeof(ticks)) != sizeof(ticks))
 		return;
-	proto_out_init(&out);
-	proto_deadline(&d->proto, &out);
-	run(d, &out);
-	proto_out_free(&out);
+	drive(d, proto_deadline);
 }
 
 static void on_reconnect(struct daemon *d)
@@ -568,7 +571,6 @@ static void reload(struct daemon *d)
 static void on_signal(struct daemon *d)
 {
 	struct signalfd_siginfo si;
-	struct proto_out out;
 
 	if (read(d->signal_fd, &si, sizeof(si)) != sizeof(si))
 		return;
@@ -579,10 +581,7 @@ static void on_signal(struct daemon *d)
 	INF("%s received, stopping", strsignal((int)si.ssi_signo));
 	notify_state(DAEMON_STOPPING, "stopping");
 	d->stopping = true;
-	proto_out_init(&out);
-	proto_shutdown(&d->proto, &out);
-	run(d, &out);
-	proto_out_free(&out);
+	drive(d, proto_shutdown);
 }
 
 static int setup_fds(struct daemon *d)

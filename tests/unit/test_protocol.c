@@ -126,15 +126,21 @@ static void request(struct t *t)
 	assert_true(proto_busy(&t->p));
 }
 
+/* A request, then what the guest's keys say. */
+static void read_guest(struct t *t, const struct proto_guest *g)
+{
+	request(t);
+	reset(t);
+	proto_guest_read(&t->p, g, &t->out);
+}
+
 /* From the request to "create-snapshots", frozen by the kernel. */
 static void to_waiting(struct t *t)
 {
 	size_t n;
 	const struct proto_disk *d;
 
-	request(t);
-	reset(t);
-	proto_guest_read(&t->p, &guest, &t->out);
+	read_guest(t, &guest);
 	OPS(&t->out, HELLO_OPS, "write " VSS "/snapshot/" VDI_A "=",
 	    "write " VSS "/snapshot/" VDI_B "=");
 	assert_int_equal(t->out.step, PROTO_STEP_FREEZE_HOOKS);
@@ -167,6 +173,23 @@ static void thaw(struct t *t, int err, enum proto_step next)
 	assert_int_equal(t->out.step, next);
 }
 
+/* dom0 answers while frozen: the engine asks for the thaw before anything. */
+static void answer(struct t *t, const char *status, const char *snapuuid)
+{
+	reset(t);
+	proto_vss_changed(&t->p, status, snapuuid, &t->out);
+	NO_OPS(&t->out);
+	assert_int_equal(t->out.step, PROTO_STEP_THAW);
+	assert_int_equal(t->out.timer, PROTO_TIMER_DISARM);
+}
+
+/* The thaw or freeze-fail hooks are done: out holds the report. */
+static void finish(struct t *t, const struct proto_item *hooks, size_t n)
+{
+	reset(t);
+	proto_finish_hooks_done(&t->p, true, hooks, n, &t->out);
+}
+
 static void test_start_advertises(void **state)
 {
 	struct t *t = *state;
@@ -196,12 +219,7 @@ static void test_happy_path(void **state)
 	bool ok;
 
 	to_waiting(t);
-	reset(t);
-	proto_vss_changed(&t->p, "snapshots-created", SNAPVM, &t->out);
-	NO_OPS(&t->out);
-	assert_int_equal(t->out.step, PROTO_STEP_THAW);
-	assert_int_equal(t->out.timer, PROTO_TIMER_DISARM);
-
+	answer(t, "snapshots-created", SNAPVM);
 	thaw(t, 0, PROTO_STEP_THAW_HOOKS);
 
 	reset(t);
@@ -236,16 +254,9 @@ static void test_snapshots_failed(void **state)
 	bool ok;
 
 	to_waiting(t);
-	reset(t);
-	proto_vss_changed(&t->p, "snapshots-failed", NULL, &t->out);
-	NO_OPS(&t->out);
-	assert_int_equal(t->out.step, PROTO_STEP_THAW);
-	assert_int_equal(t->out.timer, PROTO_TIMER_DISARM);
-
+	answer(t, "snapshots-failed", NULL);
 	thaw(t, 0, PROTO_STEP_FAIL_HOOKS);
-
-	reset(t);
-	proto_finish_hooks_done(&t->p, true, fail_hooks, 1, &t->out);
+	finish(t, fail_hooks, 1);
 	OPS(&t->out,
 	    "write " SNAP "error=XEN_VSS_REQ_ERROR_CREATING_SNAPSHOT",
 	    "write " SNAP "error/code=5",
@@ -271,8 +282,7 @@ static void test_dom0_silent_past_deadline(void **state)
 	assert_int_equal(t->out.step, PROTO_STEP_THAW);
 	assert_int_equal(t->out.timer, PROTO_TIMER_DISARM);
 	thaw(t, 0, PROTO_STEP_FAIL_HOOKS);
-	reset(t);
-	proto_finish_hooks_done(&t->p, true, NULL, 0, &t->out);
+	finish(t, NULL, 0);
 	OPS(&t->out,
 	    "write " SNAP "error=XEN_VSS_REQ_ERROR_CREATING_SNAPSHOT",
 	    "write " SNAP "error/code=110",
@@ -295,12 +305,9 @@ static void test_watchdog_thawed_before_answer(void **state)
 	struct t *t = *state;
 
 	to_waiting(t);
-	reset(t);
-	proto_vss_changed(&t->p, "snapshots-created", SNAPVM, &t->out);
-	assert_int_equal(t->out.step, PROTO_STEP_THAW);
+	answer(t, "snapshots-created", SNAPVM);
 	thaw(t, -ETIMEDOUT, PROTO_STEP_FAIL_HOOKS);
-	reset(t);
-	proto_finish_hooks_done(&t->p, true, NULL, 0, &t->out);
+	finish(t, NULL, 0);
 	OPS(&t->out,
 	    "write " SNAP "error=XEN_VSS_REQ_ERROR_CREATING_SNAPSHOT",
 	    "write " SNAP "error/code=110",
@@ -377,9 +384,7 @@ static void fail_reading(struct t *t, const struct proto_vbd *vbds, size_t n,
 
 	g.vbds = vbds;
 	g.nvbds = n;
-	request(t);
-	reset(t);
-	proto_guest_read(&t->p, &g, &t->out);
+	read_guest(t, &g);
 	check_ops(&t->out, want);
 	assert_int_equal(t->out.step, PROTO_STEP_NONE);
 	assert_false(proto_busy(&t->p));
@@ -484,12 +489,9 @@ static void test_oversized_snapuuid(void **state)
 	memset(huge, '5', PROTO_VALUE_MAX);
 	huge[PROTO_VALUE_MAX] = '\0';
 	to_waiting(t);
-	reset(t);
-	proto_vss_changed(&t->p, "snapshots-created", huge, &t->out);
-	assert_int_equal(t->out.step, PROTO_STEP_THAW);
+	answer(t, "snapshots-created", huge);
 	thaw(t, 0, PROTO_STEP_FAIL_HOOKS);
-	reset(t);
-	proto_finish_hooks_done(&t->p, true, NULL, 0, &t->out);
+	finish(t, NULL, 0);
 	assert_true(t->out.nops > 3);
 	assert_string_equal(t->out.ops[1].value, "71");	/* EPROTO */
 	assert_non_null(strstr(t->out.ops[2].value, "(4096 bytes), expected a uuid"));
@@ -503,9 +505,7 @@ static void test_vm_identity(void **state)
 
 	/* no vss key: the mailbox is named after the vm key */
 	g.vss = NULL;
-	request(t);
-	reset(t);
-	proto_guest_read(&t->p, &g, &t->out);
+	read_guest(t, &g);
 	assert_string_equal(t->out.ops[0].path, VSS "/status");
 	assert_string_equal(proto_vss_path(&t->p), VSS);
 	assert_int_equal(t->out.step, PROTO_STEP_FREEZE_HOOKS);
@@ -514,9 +514,7 @@ static void test_vm_identity(void **state)
 
 	/* neither: there is no mailbox to clean, only the error to report */
 	g.vm = NULL;
-	request(t);
-	reset(t);
-	proto_guest_read(&t->p, &g, &t->out);
+	read_guest(t, &g);
 	OPS(&t->out, "write " SNAP "error=XEN_VSS_REQ_ERROR_INIT_FAILED",
 	    "write " SNAP "error/code=2",
 	    "write " SNAP "error/message=neither the vss nor the vm key exists, "
@@ -524,9 +522,7 @@ static void test_vm_identity(void **state)
 	    "write " SNAP "status=snapshot-error");
 
 	g.vss = "/vss/not-a-uuid";
-	request(t);
-	reset(t);
-	proto_guest_read(&t->p, &g, &t->out);
+	read_guest(t, &g);
 	OPS(&t->out, "write " SNAP "error=XEN_VSS_REQ_ERROR_INIT_FAILED",
 	    "write " SNAP "error/code=22",
 	    "write " SNAP "error/message=the vss key is \"/vss/not-a-uuid\", "
@@ -550,9 +546,7 @@ static void test_no_disk(void **state)
 	g.read_err = -EACCES;
 	g.read_err_path = "device/vbd";
 	g.vss = NULL;
-	request(t);
-	reset(t);
-	proto_guest_read(&t->p, &g, &t->out);
+	read_guest(t, &g);
 	OPS(&t->out, "write " SNAP "error=XEN_VSS_REQ_ERROR_INIT_FAILED",
 	    "write " SNAP "error/code=13",
 	    "write " SNAP "error/message=cannot read device/vbd: Permission denied",
@@ -573,9 +567,7 @@ static void test_same_vdi_twice_listed_once(void **state)
 
 	g.vbds = twice;
 	g.nvbds = 3;
-	request(t);
-	reset(t);
-	proto_guest_read(&t->p, &g, &t->out);
+	read_guest(t, &g);
 	/* numeric order of device ids, each VDI once */
 	OPS(&t->out, HELLO_OPS, "write " VSS "/snapshot/" VDI_A "=",
 	    "write " VSS "/snapshot/" VDI_B "=");
@@ -598,8 +590,7 @@ static void test_second_request_while_running(void **state)
 
 	proto_vss_changed(&t->p, "snapshots-created", SNAPVM, &t->out);
 	thaw(t, 0, PROTO_STEP_THAW_HOOKS);
-	reset(t);
-	proto_finish_hooks_done(&t->p, true, NULL, 0, &t->out);
+	finish(t, NULL, 0);
 	assert_string_equal(t->out.ops[t->out.nops - 1].path, SNAP "status");
 	assert_string_equal(t->out.ops[t->out.nops - 1].value, "snapshot-created");
 	assert_int_equal(t->out.step, PROTO_STEP_RECHECK_ACTION);
@@ -614,8 +605,7 @@ static void test_second_request_while_running(void **state)
 	proto_action_changed(&t->p, "create-snapshot", &t->out);
 	proto_deadline(&t->p, &t->out);
 	thaw(t, 0, PROTO_STEP_FAIL_HOOKS);
-	reset(t);
-	proto_finish_hooks_done(&t->p, true, NULL, 0, &t->out);
+	finish(t, NULL, 0);
 	assert_int_equal(t->out.step, PROTO_STEP_RECHECK_ACTION);
 	reset(t);
 	proto_action_changed(&t->p, NULL, &t->out);
@@ -633,15 +623,12 @@ static void test_freeze_hook_fails(void **state)
 		{ "20-mysql", "ok" }, { "10-postgresql", "ok" },
 	};
 
-	request(t);
-	reset(t);
-	proto_guest_read(&t->p, &guest, &t->out);
+	read_guest(t, &guest);
 	reset(t);
 	proto_freeze_hooks_done(&t->p, false, hooks, 2, &t->out);
 	NO_OPS(&t->out);
 	assert_int_equal(t->out.step, PROTO_STEP_FAIL_HOOKS);
-	reset(t);
-	proto_finish_hooks_done(&t->p, true, fail_hooks, 2, &t->out);
+	finish(t, fail_hooks, 2);
 	/* never frozen: no consistency, no window, no filesystems */
 	OPS(&t->out, "write " SNAP "error=XEN_VSS_REQ_ERROR_PREPARING_WRITERS",
 	    "write " SNAP "error/code=125", "write " SNAP "error/message=a freeze hook failed",
@@ -655,16 +642,13 @@ static void test_freeze_fails(void **state)
 	struct t *t = *state;
 	struct proto_freeze_result r = { .err = -EBUSY, .err_text = "dm-0 (xfs): busy" };
 
-	request(t);
-	reset(t);
-	proto_guest_read(&t->p, &guest, &t->out);
+	read_guest(t, &guest);
 	proto_freeze_hooks_done(&t->p, true, NULL, 0, &t->out);
 	reset(t);
 	proto_frozen(&t->p, &r, &t->out);
 	NO_OPS(&t->out);
 	assert_int_equal(t->out.step, PROTO_STEP_FAIL_HOOKS);
-	reset(t);
-	proto_finish_hooks_done(&t->p, true, NULL, 0, &t->out);
+	finish(t, NULL, 0);
 	OPS(&t->out, "write " SNAP "error=XEN_VSS_REQ_ERROR_PREPARING_WRITERS",
 	    "write " SNAP "error/code=16", "write " SNAP "error/message=freeze failed: dm-0 (xfs): busy",
 	    CLEANUP_OPS, "write " SNAP "status=snapshot-error");
@@ -675,9 +659,7 @@ static void test_crash_consistent(void **state)
 	struct t *t = *state;
 	struct proto_freeze_result r = { .consistency = PROTO_CRASH_CONSISTENT };
 
-	request(t);
-	reset(t);
-	proto_guest_read(&t->p, &guest, &t->out);
+	read_guest(t, &guest);
 	proto_freeze_hooks_done(&t->p, true, NULL, 0, &t->out);
 	reset(t);
 	proto_frozen(&t->p, &r, &t->out);
@@ -686,8 +668,7 @@ static void test_crash_consistent(void **state)
 	/* nothing to thaw */
 	proto_vss_changed(&t->p, "snapshots-created", SNAPVM, &t->out);
 	assert_int_equal(t->out.step, PROTO_STEP_THAW_HOOKS);
-	reset(t);
-	proto_finish_hooks_done(&t->p, true, NULL, 0, &t->out);
+	finish(t, NULL, 0);
 	OPS(&t->out,
 	    "write " SNAP "snapid/0=xquiesce:1;vm=" VM ";snapshot=" SNAPVM
 	    ";consistency=crash-consistent;vdis=" VDI_A "," VDI_B,
@@ -701,12 +682,9 @@ static void test_snapshots_created_without_snapuuid(void **state)
 	struct t *t = *state;
 
 	to_waiting(t);
-	reset(t);
-	proto_vss_changed(&t->p, "snapshots-created", NULL, &t->out);
-	assert_int_equal(t->out.step, PROTO_STEP_THAW);
+	answer(t, "snapshots-created", NULL);
 	thaw(t, 0, PROTO_STEP_FAIL_HOOKS);
-	reset(t);
-	proto_finish_hooks_done(&t->p, true, NULL, 0, &t->out);
+	finish(t, NULL, 0);
 	assert_string_equal(t->out.ops[2].value, "dom0 reported snapshots-created with " VSS
 			    "/snapuuid missing, expected a uuid");
 }
@@ -727,16 +705,13 @@ static void test_snapid_chunks(void **state)
 	}
 	g.vbds = vbds;
 	g.nvbds = 40;
-	request(t);
-	reset(t);
-	proto_guest_read(&t->p, &g, &t->out);
+	read_guest(t, &g);
 	assert_int_equal(t->out.nops, 3 + 40);
 	proto_freeze_hooks_done(&t->p, true, NULL, 0, &t->out);
 	proto_frozen(&t->p, &kernel_freeze, &t->out);
 	proto_vss_changed(&t->p, "snapshots-created", SNAPVM, &t->out);
 	thaw(t, 0, PROTO_STEP_THAW_HOOKS);
-	reset(t);
-	proto_finish_hooks_done(&t->p, true, NULL, 0, &t->out);
+	finish(t, NULL, 0);
 
 	assert_true(asprintf(&want, "xquiesce:1;vm=%s;snapshot=%s;consistency=kernel-freeze;vdis=",
 			     VM, SNAPVM) > 0);
@@ -781,8 +756,7 @@ static void test_shutdown_while_frozen(void **state)
 	assert_int_equal(t->out.step, PROTO_STEP_THAW);
 	assert_int_equal(t->out.timer, PROTO_TIMER_DISARM);
 	thaw(t, 0, PROTO_STEP_FAIL_HOOKS);
-	reset(t);
-	proto_finish_hooks_done(&t->p, true, NULL, 0, &t->out);
+	finish(t, NULL, 0);
 	assert_string_equal(t->out.ops[1].value, "125");
 	assert_string_equal(t->out.ops[2].value, "the agent was stopped while frozen");
 }
@@ -792,15 +766,12 @@ static void test_write_failure(void **state)
 	struct t *t = *state;
 
 	/* no /vss tree on this host: the guest may not create one */
-	request(t);
-	reset(t);
-	proto_guest_read(&t->p, &guest, &t->out);
+	read_guest(t, &guest);
 	reset(t);
 	proto_write_failed(&t->p, VSS "/status", -EACCES, &t->out);
 	NO_OPS(&t->out);
 	assert_int_equal(t->out.step, PROTO_STEP_FAIL_HOOKS);
-	reset(t);
-	proto_finish_hooks_done(&t->p, true, NULL, 0, &t->out);
+	finish(t, NULL, 0);
 	OPS(&t->out, "write " SNAP "error=XEN_VSS_REQ_ERROR_INIT_FAILED",
 	    "write " SNAP "error/code=13",
 	    "write " SNAP "error/message=cannot write " VSS "/status: Permission denied",

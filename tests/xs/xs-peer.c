@@ -383,6 +383,19 @@ static const char *errname(int err)
 
 static void check_wait(void);
 
+/* The watches of connection c; with wpath, only that one (wpath, token). */
+static void drop_watches(int c, const char *wpath, const char *token)
+{
+	for (size_t i = nwatches; i-- > 0;) {
+		if (watches[i].conn != c ||
+		    (wpath && (strcmp(watches[i].wpath, wpath) || strcmp(watches[i].token, token))))
+			continue;
+		free(watches[i].wpath);
+		free(watches[i].token);
+		watches[i] = watches[--nwatches];
+	}
+}
+
 /* One request of a guest client. */
 static void handle(int c, const struct xsd_sockmsg *h, const char *body)
 {
@@ -456,27 +469,13 @@ static void handle(int c, const struct xsd_sockmsg *h, const char *body)
 		}
 		return;		/* path now belongs to the watch */
 	case XS_UNWATCH:
-		for (size_t i = 0; i < nwatches; i++) {
-			if (watches[i].conn == c && !strcmp(watches[i].wpath, path) &&
-			    !strcmp(watches[i].token, body + plen + 1)) {
-				free(watches[i].wpath);
-				free(watches[i].token);
-				watches[i] = watches[--nwatches];
-				break;
-			}
-		}
+		drop_watches(c, path, body + plen + 1);
 		break;
 	case XS_GET_DOMAIN_PATH:
 		olen = (size_t)snprintf(out, sizeof(out), "/local/domain/%.*s", (int)plen, body) + 1;
 		break;
 	case XS_RESET_WATCHES:
-		for (size_t i = nwatches; i-- > 0;) {
-			if (watches[i].conn != c)
-				continue;
-			free(watches[i].wpath);
-			free(watches[i].token);
-			watches[i] = watches[--nwatches];
-		}
+		drop_watches(c, NULL, NULL);
 		break;
 	default:
 		r = -ENOSYS;
@@ -500,13 +499,7 @@ static void drop_conn(int c)
 {
 	close(conns[c].fd);
 	conns[c].fd = -1;
-	for (size_t i = nwatches; i-- > 0;) {
-		if (watches[i].conn != c)
-			continue;
-		free(watches[i].wpath);
-		free(watches[i].token);
-		watches[i] = watches[--nwatches];
-	}
+	drop_watches(c, NULL, NULL);
 }
 
 static void on_readable(int c)
