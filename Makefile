@@ -61,8 +61,8 @@ install_man = install -d $(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(1))) && \
 
 AGENT_MAN := xquiesced.8 xquiescectl.8 xquiesced.conf.5 xquiesce-hooks.7
 AGENT_CONF := $(DESTDIR)$(SYSCONFDIR)/xquiesce
-# Example hooks stay disabled by their .example suffix (the agent skips
-# it); copying one without the suffix enables it.
+# The example hooks keep their .example suffix, which the agent skips;
+# installing a copy without it enables one.
 install-agent:
 	$(MAKE) -C daemon install
 	install -d -m 0755 $(AGENT_CONF)/hooks.d
@@ -71,9 +71,7 @@ install-agent:
 	else \
 		install -m 0644 conf/xquiesced.conf $(AGENT_CONF)/xquiesced.conf; \
 	fi
-	for hook in hooks/*; do \
-		install -m 0755 $$hook $(AGENT_CONF)/hooks.d/$${hook##*/}.example || exit 1; \
-	done
+	install -m 0755 hooks/*.example $(AGENT_CONF)/hooks.d/
 	$(foreach page,$(AGENT_MAN),$(call install_man,$(page)) && ) true
 
 install-host:
