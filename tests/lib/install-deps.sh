@@ -8,7 +8,7 @@ packages=(
 	libxen-dev libkmod-dev libcmocka-dev libsystemd-dev
 	qemu-system-x86 busybox-static cpio xz-utils zstd kmod
 	e2fsprogs xfsprogs btrfs-progs lvm2
-	flex bison bc libelf-dev libssl-dev sparse
+	flex bison bc libelf-dev libssl-dev sparse pahole
 )
 # Extra packages a suite asks for: XQ_EXTRA_PACKAGES="a b".
 read -r -a extra <<<"${XQ_EXTRA_PACKAGES:-}"

@@ -8,7 +8,10 @@
 # CONFIG_LOCALVERSION set so that the release string matches sid's binary
 # kernel, no signing keys, `make olddefconfig modules_prepare` with the host
 # gcc, and sid's Module.symvers, so that modpost checks our imports against
-# the exports of the kernel the module will be loaded into.
+# the exports of the kernel the module will be loaded into. Options that
+# shape struct module must survive olddefconfig (DEBUG_INFO_BTF_MODULES adds
+# fields: without pahole, or with BTF turned off, the kernel refuses the
+# module with ENOEXEC), so pahole is required.
 #
 # Cache: ${XQ_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xquiesce}/kbuild/SRCVER+deb14-amd64/.
 # Idempotent; concurrent callers wait on one flock.
@@ -28,20 +31,23 @@ release=${hdrpkg#linux-headers-}		# 7.2.13+deb14-amd64
 localversion=+${release#*+}			# +deb14-amd64
 
 kdir=$cache_root/kbuild/$release
-if [ -e "$kdir/.xq-prepared" ]; then
+# Bumped whenever the preparation changes, so that older trees are redone.
+recipe=2
+prepared() { [ "$(cat "$kdir/.xq-prepared" 2>/dev/null)" = "$recipe" ]; }
+
+if prepared; then
 	echo "$kdir"
 	exit 0
 fi
-
 mkdir -p "$cache_root/kbuild"
 exec 9>"$cache_root/kbuild/.$release.lock"
 flock 9
-if [ -e "$kdir/.xq-prepared" ]; then
+if prepared; then
 	echo "$kdir"
 	exit 0
 fi
 
-for tool in flex bison bc; do
+for tool in flex bison bc pahole; do
 	command -v $tool >/dev/null || die "$tool missing (tests/lib/install-deps.sh installs it)"
 done
 
@@ -64,7 +70,7 @@ cp "$tmp/hdr/usr/src/$hdrpkg/Module.symvers" "$tree/Module.symvers"
 "$tree/scripts/config" --file "$tree/.config" \
 	--set-str LOCALVERSION "$localversion" --disable LOCALVERSION_AUTO \
 	--set-str SYSTEM_TRUSTED_KEYS "" --set-str SYSTEM_REVOCATION_KEYS "" \
-	--set-str MODULE_SIG_KEY "" --disable DEBUG_INFO_BTF
+	--set-str MODULE_SIG_KEY ""
 make -s -C "$tree" -j2 olddefconfig >&2
 make -s -C "$tree" -j2 modules_prepare >&2
 got=$(make -s -C "$tree" kernelrelease)
@@ -75,5 +81,5 @@ rm -rf "$kdir"
 mv "$tree" "$kdir"
 rm -rf "$tmp"
 trap - EXIT
-touch "$kdir/.xq-prepared"
+echo "$recipe" >"$kdir/.xq-prepared"
 echo "$kdir"
