@@ -76,6 +76,7 @@ install-agent:
 
 install-host:
 	$(MAKE) -C host install
+	$(call install_man,xquiesce-host.8)
 
 install-module-config:
 	install -D -m 0644 packaging/modules-load/xquiesce.conf \
