@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -89,6 +90,22 @@ static void test_kernel_log(struct suite *s, struct test_ctx *t)
 	bad = kmsg_scan(&module_lines);
 	CHECK(t, bad == 0, bad < 0 ? "cannot read /dev/kmsg" : "%d suspicious kernel messages",
 	      bad);
+}
+
+/*
+ * A test that failed half-way may leave a freeze held; thaw it (rescue)
+ * so that the next tests start from an idle module rather than hang.
+ */
+static void rescue_leftover(struct suite *s, struct test_ctx *t)
+{
+	struct xq_thaw th = { .size = sizeof(th), .flags = XQ_THAW_ANY };
+	struct xq_status st;
+
+	if (s->fd < 0 || xq_status(s->fd, &st, NULL, 0) || st.state == XQ_STATE_IDLE)
+		return;
+	CHECK(t, false, "left %u filesystems frozen (state %u, holder %d); rescue thaw", st.nfs,
+	      st.state, st.holder_pid);
+	ioctl(s->fd, XQ_IOC_THAW, &th);
 }
 
 static void usage(FILE *out)
@@ -179,6 +196,7 @@ int main(int argc, char **argv)
 			CHECK(&t, false, "no /dev/xquiesce (the module did not load)");
 		else
 			tests[i].run(&s, &t);
+		rescue_leftover(&s, &t);
 		tap_result(t.failures == 0, tests[i].name);
 		failed += t.failures != 0;
 	}
