@@ -111,7 +111,7 @@ static void free_strings(char **v, size_t n)
 	free(v);
 }
 
-/* Forget the request served, keep what survives requests. */
+/* Forget the last request, keep what survives requests. */
 static void request_clear(struct proto *p)
 {
 	free_strings(p->filesystems, p->nfilesystems);
@@ -276,6 +276,7 @@ void proto_action_changed(struct proto *p, const char *value, struct proto_out *
 		p->queued = true;
 		return;
 	}
+	request_clear(p);
 	for (size_t i = 0; i < sizeof(result_keys) / sizeof(result_keys[0]); i++)
 		op_rm(out, SNAP "%s", result_keys[i]);
 	op_rm(out, ACTION_KEY);
@@ -678,11 +679,27 @@ static void report(struct proto *p, struct proto_out *out)
 			 "snapshot-created %s: %s, frozen %llu ms, %zu filesystems",
 			 p->snapuuid, proto_consistency_name(p->consistency), p->window_ms,
 			 p->nfilesystems);
-	request_clear(p);
+	p->state = PROTO_IDLE;
 	if (p->queued) {
 		p->queued = false;
 		out->step = PROTO_STEP_RECHECK_ACTION;
 	}
+}
+
+void proto_summary(const struct proto *p, struct proto_summary *s)
+{
+	*s = (struct proto_summary){
+		.ok = p->last_ok,
+		.error = p->error ? p->error_text : NULL,
+		.consistency = p->have_freeze ? proto_consistency_name(p->consistency) : NULL,
+		.window_ms = p->window_ms,
+		.snapuuid = p->error || !p->snapuuid[0] ? NULL : p->snapuuid,
+		.filesystems = p->filesystems,
+		.nfilesystems = p->nfilesystems,
+		.hook_names = p->hook_keys,
+		.hook_results = p->hook_texts,
+		.nhooks = p->nhooks,
+	};
 }
 
 const char *proto_last_result(const struct proto *p, bool *ok)

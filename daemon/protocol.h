@@ -160,7 +160,8 @@ struct proto {
 	unsigned long long window_ms;
 	char **hook_keys, **hook_texts;
 	size_t nhooks;
-	/* The last request's outcome, kept for the log and for status. */
+	/* The last request's outcome, kept for the log and for status; the
+	 * rest of its data stays too, until the next request starts. */
 	bool last_ok;
 	char last_text[600];
 };
@@ -203,6 +204,22 @@ const char *proto_vss_path(const struct proto *p);
 bool proto_busy(const struct proto *p);
 /* "" before the first request ends. */
 const char *proto_last_result(const struct proto *p, bool *ok);
+
+/* What the last request published; valid until the next one starts. */
+struct proto_summary {
+	bool ok;
+	const char *error;		/* error/message, NULL on success */
+	const char *consistency;	/* NULL when nothing was frozen or decided */
+	unsigned long long window_ms;
+	const char *snapuuid;		/* NULL on failure */
+	char *const *filesystems;
+	size_t nfilesystems;
+	char *const *hook_names;	/* as published: hooks/<name> */
+	char *const *hook_results;
+	size_t nhooks;
+};
+
+void proto_summary(const struct proto *p, struct proto_summary *s);
 
 const char *proto_consistency_name(enum proto_consistency c);
 const char *proto_step_name(enum proto_step s);

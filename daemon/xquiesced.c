@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -26,6 +27,7 @@
 #include "log.h"
 #include "notify.h"
 #include "protocol.h"
+#include "state.h"
 #include "xenstore.h"
 
 #ifndef XQ_VERSION
@@ -40,6 +42,7 @@
 
 struct daemon {
 	const char *config_path;
+	const char *state_path;
 	bool debug;
 	struct xq_config cfg;
 	enum freezer_backend backend;
@@ -56,7 +59,6 @@ struct daemon {
 	struct hooks hooks;
 	struct discovery disc;
 	struct freezer freezer;
-	bool log_held;
 };
 
 static void usage(FILE *to, const char *prog)
@@ -70,6 +72,8 @@ static void usage(FILE *to, const char *prog)
 		"  -c, --config FILE        configuration file (default %s)\n"
 		"      --freezer METHOD     auto (default: module, else FIFREEZE), module or fifreeze\n"
 		"  -d, --debug              log debug messages too\n"
+		"      --state-file FILE    where the last snapshot's outcome is kept for\n"
+		"                           xquiescectl status (default %s)\n"
 		"      --test-as-xen-disk DEV\n"
 		"                           FOR TESTS ONLY: treat block device DEV (e.g. loop3)\n"
 		"                           as one of the Xen disks, so that its filesystems\n"
@@ -81,16 +85,17 @@ static void usage(FILE *to, const char *prog)
 		"SIGTERM thaws first, reports the snapshot in progress as failed, then exits.\n"
 		"SIGHUP re-reads the configuration between snapshots.\n"
 		"See xquiesced(8) and daemon/PROTOCOL.md.\n",
-		prog, XQ_CONFIG_PATH, MAX_TEST_DISKS);
+		prog, XQ_CONFIG_PATH, XQ_STATE_LAST, MAX_TEST_DISKS);
 }
 
 static int parse_args(struct daemon *d, int argc, char **argv)
 {
-	enum { OPT_FREEZER = 256, OPT_TEST_DISK };
+	enum { OPT_FREEZER = 256, OPT_TEST_DISK, OPT_STATE_FILE };
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "freezer", required_argument, NULL, OPT_FREEZER },
 		{ "debug", no_argument, NULL, 'd' },
+		{ "state-file", required_argument, NULL, OPT_STATE_FILE },
 		{ "test-as-xen-disk", required_argument, NULL, OPT_TEST_DISK },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -99,6 +104,7 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 	int c;
 
 	d->config_path = XQ_CONFIG_PATH;
+	d->state_path = XQ_STATE_LAST;
 	while ((c = getopt_long(argc, argv, "c:dhV", options, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -106,6 +112,9 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 			break;
 		case 'd':
 			d->debug = true;
+			break;
+		case OPT_STATE_FILE:
+			d->state_path = optarg;
 			break;
 		case OPT_FREEZER:
 			if (!strcmp(optarg, "auto"))
@@ -248,6 +257,9 @@ static void step_freeze(struct daemon *d, struct proto_out *out)
 		.backend = d->backend,
 		.timeout_ms = d->cfg.freeze_timeout_ms,
 		.presync = d->cfg.presync,
+		/* the module also takes blkfront filesystems discovery cannot
+		 * see (other mount namespaces), unless some are excluded */
+		.all_blkfront = !d->cfg.nexclude_mounts && !d->cfg.nexclude_fstypes,
 	};
 	struct proto_freeze_result res = { 0 };
 	const struct proto_disk *disks;
@@ -267,13 +279,10 @@ static void step_freeze(struct daemon *d, struct proto_out *out)
 			DBG("VBD %s (%s, VDI %s) has no block device here", disks[i].devid,
 			    disks[i].dev, disks[i].vdi);
 
+	/* The freezer holds the log in memory from here to its thaw. */
 	freezer_init(&d->freezer);
-	log_hold();
-	d->log_held = true;
 	r = freezer_freeze(&d->freezer, &d->disc, &opt);
 	if (r) {
-		log_release();
-		d->log_held = false;
 		res.err = r;
 		res.err_text = d->freezer.result.message;
 		if (d->cfg.on_freeze_failure == ON_FREEZE_FAILURE_CRASH_CONSISTENT) {
@@ -294,8 +303,6 @@ static void step_freeze(struct daemon *d, struct proto_out *out)
 		break;
 	case FREEZE_NONE:
 		res.consistency = PROTO_CRASH_CONSISTENT;
-		log_release();
-		d->log_held = false;
 		break;
 	}
 	for (unsigned int i = 0; i < d->freezer.result.nfs && i < XQ_MAX_DEVS; i++)
@@ -312,10 +319,6 @@ static void step_thaw(struct daemon *d, struct proto_out *out)
 
 	res.err = freezer_thaw(&d->freezer);
 	res.window_ms = freezer_window_ms(&d->freezer.result);
-	if (d->log_held) {
-		log_release();
-		d->log_held = false;
-	}
 	if (res.err)
 		ERR("thaw: %s", strerror(-res.err));
 	INF("thawed; the disks were frozen for %llu ms", res.window_ms);
@@ -392,6 +395,49 @@ static void perform(struct daemon *d, enum proto_step step, struct proto_out *ou
 	}
 }
 
+/* words joined by sep, or NULL for none; the caller frees it */
+static char *join(char *const *a, char *const *b, size_t n, const char *sep)
+{
+	char *s = NULL, *next;
+
+	for (size_t i = 0; i < n; i++) {
+		if (asprintf(&next, "%s%s%s%s%s", s ? s : "", s ? sep : "", a[i],
+			     b ? "=" : "", b ? b[i] : "") < 0) {
+			free(s);
+			return NULL;
+		}
+		free(s);
+		s = next;
+	}
+	return s;
+}
+
+/* For xquiescectl status: XAPI removes control/snapshot once it has read it. */
+static void save_outcome(struct daemon *d)
+{
+	struct proto_summary sum;
+	char *filesystems, *hooks;
+	int r;
+
+	proto_summary(&d->proto, &sum);
+	filesystems = join(sum.filesystems, NULL, sum.nfilesystems, " ");
+	hooks = join(sum.hook_names, sum.hook_results, sum.nhooks, "; ");
+	r = state_write_last(d->state_path, &(struct snapshot_summary){
+		.finished = time(NULL),
+		.status = sum.ok ? "snapshot-created" : "snapshot-error",
+		.error = sum.error,
+		.consistency = sum.consistency,
+		.window_ms = sum.window_ms,
+		.filesystems = filesystems,
+		.hooks = hooks,
+		.snapuuid = sum.snapuuid,
+	});
+	if (r)
+		WRN("cannot write %s: %s", d->state_path, strerror(-r));
+	free(filesystems);
+	free(hooks);
+}
+
 static void request_ended(struct daemon *d)
 {
 	bool ok;
@@ -402,6 +448,7 @@ static void request_ended(struct daemon *d)
 	else
 		ERR("%s", text);
 	notify_status(text);
+	save_outcome(d);
 	hooks_free(&d->hooks);
 	discovery_free(&d->disc);
 }

@@ -190,6 +190,29 @@ static void finish(struct t *t, const struct proto_item *hooks, size_t n)
 	proto_finish_hooks_done(&t->p, true, hooks, n, &t->out);
 }
 
+static struct proto_summary sum;
+
+static void check_summary(struct t *t, bool ok, const char *error, const char *consistency,
+			  const char *snapuuid)
+{
+	proto_summary(&t->p, &sum);
+	assert_int_equal(sum.ok, ok);
+	if (error)
+		assert_string_equal(sum.error, error);
+	else
+		assert_null(sum.error);
+	if (consistency)
+		assert_string_equal(sum.consistency, consistency);
+	else
+		assert_null(sum.consistency);
+	if (snapuuid)
+		assert_string_equal(sum.snapuuid, snapuuid);
+	else
+		assert_null(sum.snapuuid);
+	if (consistency)
+		assert_int_equal(sum.window_ms, 42);
+}
+
 static void test_start_advertises(void **state)
 {
 	struct t *t = *state;
@@ -241,6 +264,12 @@ static void test_happy_path(void **state)
 	assert_string_equal(proto_last_result(&t->p, &ok),
 			    "snapshot-created " SNAPVM ": kernel-freeze, frozen 42 ms, 2 filesystems");
 	assert_true(ok);
+	check_summary(t, true, NULL, "kernel-freeze", SNAPVM);
+	assert_int_equal(sum.nfilesystems, 2);
+	assert_string_equal(sum.filesystems[1], "/var/lib/postgresql");
+	assert_int_equal(sum.nhooks, 2);
+	assert_string_equal(sum.hook_names[1], "20-my_sql");
+	assert_string_equal(sum.hook_results[0], "freeze ok, thaw exit 3");
 }
 
 #define ERROR_TAIL \
@@ -269,6 +298,13 @@ static void test_snapshots_failed(void **state)
 	assert_false(proto_busy(&t->p));
 	proto_last_result(&t->p, &ok);
 	assert_false(ok);
+	check_summary(t, false, "dom0 reported snapshots-failed", "kernel-freeze", NULL);
+
+	/* the next request starts from nothing */
+	request(t);
+	check_summary(t, false, NULL, NULL, NULL);
+	assert_int_equal(sum.nhooks, 0);
+	assert_int_equal(sum.nfilesystems, 0);
 }
 
 static void test_dom0_silent_past_deadline(void **state)
