@@ -12,20 +12,22 @@
 #                  with its dependencies; repeatable. "?NAME" means: load it if
 #                  the kernel has it as a module, it may be built in.
 #   -b BINARY      a host executable (path), copied to the same path with the
-#                  libraries ldd lists for it; repeatable
+#                  libraries ldd lists for it; it replaces a busybox applet of
+#                  the same name; repeatable
 #   -f SRC:DST     a host file copied to DST in the image; repeatable
+#   -d SRC:DST     a host directory copied to DST in the image; repeatable
 #
 # The modules go under /lib/modules/RELEASE, decompressed (busybox cannot
 # load .ko.xz), and /etc/modules-boot lists their paths in load order,
-# dependencies first; /init loads them with insmod. A required module that
-# is neither modular nor in modules.builtin is an error.
+# dependencies first, for the given /init to insmod in that order. A
+# required module that is neither modular nor in modules.builtin is an error.
 set -euo pipefail
 
 die() { echo "initramfs: $*" >&2; exit 1; }
 
 kdir="" out="" init=""
-modules=() binaries=() files=()
-while getopts "k:o:i:m:b:f:h" opt; do
+modules=() binaries=() files=() dirs=()
+while getopts "k:o:i:m:b:f:d:h" opt; do
 	case $opt in
 	k) kdir=$OPTARG ;;
 	o) out=$OPTARG ;;
@@ -33,7 +35,8 @@ while getopts "k:o:i:m:b:f:h" opt; do
 	m) modules+=("$OPTARG") ;;
 	b) binaries+=("$OPTARG") ;;
 	f) files+=("$OPTARG") ;;
-	h) sed -n '2,22s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	d) dirs+=("$OPTARG") ;;
+	h) sed -n '2,25s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) die "unknown option (see -h)" ;;
 	esac
 done
@@ -109,6 +112,8 @@ copy_host_file() {
 for bin in "${binaries[@]}"; do
 	[ -x "$bin" ] || die "binary $bin not found"
 	copy_host_file "$bin" "$bin"
+	applet=$root/bin/${bin##*/}
+	[ ! -L "$applet" ] || [ "$applet" = "$root$bin" ] || rm -f "$applet"
 	# ldd: "libx.so => /lib/.../libx.so (0x...)" and "/lib64/ld-linux... (0x...)".
 	for lib in $(ldd "$bin" 2>/dev/null | grep -oE '/[^ ]+\.so[^ ]*' | sort -u); do
 		[ -e "$root$lib" ] || copy_host_file "$lib" "$lib"
@@ -118,6 +123,13 @@ for pair in "${files[@]}"; do
 	src=${pair%%:*} dst=${pair#*:}
 	[ -e "$src" ] || die "file $src not found"
 	copy_host_file "$src" "$dst"
+done
+
+for pair in "${dirs[@]}"; do
+	src=${pair%%:*} dst=${pair#*:}
+	[ -d "$src" ] || die "directory $src not found"
+	mkdir -p "$root$dst"
+	cp -a "$src/." "$root$dst/"
 done
 
 (cd "$root" && find . -print0 | LC_ALL=C sort -z |

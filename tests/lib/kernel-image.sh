@@ -20,6 +20,9 @@ cache_root=${XQ_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xquiesce}
 
 die() { echo "kernel-image: $*" >&2; exit 1; }
 
+case ${1:-} in
+-h | --help) sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
+esac
 [ $# -eq 1 ] || die "usage: kernel-image.sh LABEL (6.1, 6.12 or 7.x)"
 label=$1
 
@@ -72,8 +75,9 @@ if [ ! -s "$dir/release" ]; then
 	fi
 	[ -f "$tmp/vmlinuz" ] || die "no kernel image for $release in ${debs[*]}"
 	[ -d "$tmp/lib/modules/$release/kernel" ] || die "no modules for $release in ${debs[*]}"
-	# The packages leave modules.dep to postinst; compute it here.
-	depmod -b "$tmp" "$release" || die "depmod failed for $release"
+	# The packages leave modules.dep to postinst; compute it here. (sid's
+	# modules package has no modules.order/modules.builtin: depmod says so.)
+	depmod -b "$tmp" "$release" 2>/dev/null || die "depmod failed for $release"
 	rm -rf "$tmp/usr" "$tmp/boot" "$tmp/etc"
 	echo "$release" >"$tmp/release"
 	rm -rf "$dir"
