@@ -28,7 +28,6 @@ static const struct {
 } watches[] = {
 	{ STORE_FEATURE_PATH, "feature" },
 	{ STORE_ACTION_PATH, "action" },
-	{ STORE_VSS_ROOT, "vss" },
 };
 
 bool store_lost(int err)
@@ -76,12 +75,34 @@ int store_open(struct store *s)
 			return r;
 		}
 	}
+	if (s->vss_status[0] && !xs_watch(s->xs, s->vss_status, "vss")) {
+		r = -errno;
+		store_close(s);
+		return r;
+	}
 	/* Create the pipe now: libxenstore kicks it only when events queue. */
 	if (xs_fileno(s->xs) < 0) {
 		r = -errno;
 		store_close(s);
 		return r;
 	}
+	return 0;
+}
+
+int store_watch_vss(struct store *s, const char *vss)
+{
+	char path[sizeof(s->vss_status)];
+
+	if (snprintf(path, sizeof(path), "%s/status", vss) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	if (!strcmp(path, s->vss_status))
+		return 0;
+	if (s->vss_status[0])
+		xs_unwatch(s->xs, s->vss_status, "vss");
+	s->vss_status[0] = '\0';
+	if (!xs_watch(s->xs, path, "vss"))
+		return -errno;
+	memcpy(s->vss_status, path, sizeof(path));
 	return 0;
 }
 

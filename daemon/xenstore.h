@@ -17,18 +17,23 @@
 
 struct xs_handle;
 
-/* Watch tokens: the path decides, the token only says which watch. */
+/* Watched paths: the path of an event decides what it is about. */
 #define STORE_FEATURE_PATH	"control/feature-quiesce"
 #define STORE_ACTION_PATH	"control/snapshot/action"
-#define STORE_VSS_ROOT		"/vss"
 
 struct store {
 	struct xs_handle *xs;
 	int hangup_fd;		/* dup of the socket, -1 on a device */
+	char vss_status[64];	/* "/vss/<uuid>/status" once known, watched */
 };
 
-/* Connects and sets the three watches (each fires once at once). */
+/* Connects and sets the watches (each fires once at once). */
 int store_open(struct store *s);
+/*
+ * Watches <vss>/status from now on, across reconnections. Only the guest's
+ * own mailbox: it may not read /vss itself.
+ */
+int store_watch_vss(struct store *s, const char *vss);
 void store_close(struct store *s);
 int store_event_fd(struct store *s);
 /* Becomes readable (POLLRDHUP) when a socket peer goes away; -1 if none. */

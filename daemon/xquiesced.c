@@ -362,6 +362,14 @@ static void step_read_guest(struct daemon *d, struct proto_out *out)
 	    g.g.vm ? g.g.vm : "unknown");
 	proto_guest_read(&d->proto, &g.g, out);
 	store_guest_free(&g);
+	/* dom0's answer comes there; the watch fires at once, which is harmless */
+	if (d->connected && proto_busy(&d->proto) && *proto_vss_path(&d->proto)) {
+		r = store_watch_vss(&d->store, proto_vss_path(&d->proto));
+		if (store_lost(r))
+			disconnect(d, r);
+		else if (r)
+			proto_write_failed(&d->proto, proto_vss_path(&d->proto), r, out);
+	}
 }
 
 /* One engine step: performs it and feeds the result back into out. */
@@ -534,14 +542,8 @@ static void dispatch(struct daemon *d, const char *path)
 		read_and_feed(d, path, &out, proto_feature_changed);
 	} else if (!strcmp(path, STORE_ACTION_PATH)) {
 		read_and_feed(d, path, &out, proto_action_changed);
-	} else if (vlen && !strncmp(path, vss, vlen) && (!path[vlen] || path[vlen] == '/')) {
-		const char *rest = path + vlen;
-
-		/* our own snapshot/<vdi> writes say nothing new */
-		if (!*rest || !strcmp(rest, "/status") || !strcmp(rest, "/snapuuid"))
-			feed_vss(d, &out);
-	} else if (!strcmp(path, STORE_VSS_ROOT) && vlen) {
-		feed_vss(d, &out);	/* registration, or /vss removed */
+	} else if (vlen && !strncmp(path, vss, vlen) && !strcmp(path + vlen, "/status")) {
+		feed_vss(d, &out);
 	}
 	run(d, &out);
 	proto_out_free(&out);
