@@ -194,43 +194,47 @@ void test_unprivileged(struct suite *s, struct test_ctx *t)
 	expect_idle(t, s->fd, XQ_END_ANY);
 }
 
-/* One malformed request: which field is wrong, and the errno it must get. */
-struct bad_freeze {
+/* Ways to spoil a valid FREEZE request. */
+enum spoil {
+	SIZE_ZERO, SIZE_SHORT, SIZE_HUGE, FLAG_UNKNOWN, RESERVED_SET, DEV_RESERVED_SET,
+	NDEVS_OVER_MAX, NDEVS_HUGE, NFS_MAX_OVER_MAX, DEVS_UNREADABLE, FS_UNWRITABLE,
+};
+
+static const struct bad_freeze {
 	const char *what;
 	int want;
-	void (*spoil)(struct xq_freeze *req, struct xq_dev *devs);
-};
-
-static void spoil_size0(struct xq_freeze *r, struct xq_dev *d) { (void)d; r->size = 0; }
-static void spoil_size8(struct xq_freeze *r, struct xq_dev *d) { (void)d; r->size = 8; }
-static void spoil_size_huge(struct xq_freeze *r, struct xq_dev *d)
-{
-	(void)d;
-	r->size = XQ_MAX_STRUCT_SIZE + 8;
-}
-static void spoil_flags(struct xq_freeze *r, struct xq_dev *d) { (void)d; r->flags = 1U << 7; }
-static void spoil_reserved(struct xq_freeze *r, struct xq_dev *d) { (void)d; r->reserved[3] = 1; }
-static void spoil_dev_reserved(struct xq_freeze *r, struct xq_dev *d) { (void)r; d[1].reserved = 1; }
-static void spoil_ndevs(struct xq_freeze *r, struct xq_dev *d) { (void)d; r->ndevs = XQ_MAX_DEVS + 1; }
-static void spoil_ndevs_huge(struct xq_freeze *r, struct xq_dev *d) { (void)d; r->ndevs = ~0U; }
-static void spoil_nfs_max(struct xq_freeze *r, struct xq_dev *d) { (void)d; r->nfs_max = XQ_MAX_DEVS + 1; }
-static void spoil_devs(struct xq_freeze *r, struct xq_dev *d) { (void)d; r->devs = BAD_POINTER; }
-static void spoil_fs(struct xq_freeze *r, struct xq_dev *d) { (void)d; r->fs = BAD_POINTER; }
-
-static const struct bad_freeze bad_freezes[] = {
-	{ "size 0", EINVAL, spoil_size0 },
-	{ "size 8", EINVAL, spoil_size8 },
-	{ "size above XQ_MAX_STRUCT_SIZE", EINVAL, spoil_size_huge },
-	{ "unknown flag", EINVAL, spoil_flags },
-	{ "non-zero reserved", EINVAL, spoil_reserved },
-	{ "non-zero xq_dev.reserved", EINVAL, spoil_dev_reserved },
-	{ "ndevs XQ_MAX_DEVS+1", EINVAL, spoil_ndevs },
-	{ "ndevs 0xffffffff", EINVAL, spoil_ndevs_huge },
-	{ "nfs_max XQ_MAX_DEVS+1", EINVAL, spoil_nfs_max },
-	{ "unreadable devs", EFAULT, spoil_devs },
+	enum spoil spoil;
+} bad_freezes[] = {
+	{ "size 0", EINVAL, SIZE_ZERO },
+	{ "size 8", EINVAL, SIZE_SHORT },
+	{ "size above XQ_MAX_STRUCT_SIZE", EINVAL, SIZE_HUGE },
+	{ "unknown flag", EINVAL, FLAG_UNKNOWN },
+	{ "non-zero reserved", EINVAL, RESERVED_SET },
+	{ "non-zero xq_dev.reserved", EINVAL, DEV_RESERVED_SET },
+	{ "ndevs XQ_MAX_DEVS+1", EINVAL, NDEVS_OVER_MAX },
+	{ "ndevs 0xffffffff", EINVAL, NDEVS_HUGE },
+	{ "nfs_max XQ_MAX_DEVS+1", EINVAL, NFS_MAX_OVER_MAX },
+	{ "unreadable devs", EFAULT, DEVS_UNREADABLE },
 	/* Fails after freezing, at copy-out: must roll back. */
-	{ "unwritable fs", EFAULT, spoil_fs },
+	{ "unwritable fs", EFAULT, FS_UNWRITABLE },
 };
+
+static void spoil_freeze(enum spoil how, struct xq_freeze *req, struct xq_dev *devs)
+{
+	switch (how) {
+	case SIZE_ZERO: req->size = 0; break;
+	case SIZE_SHORT: req->size = 8; break;
+	case SIZE_HUGE: req->size = XQ_MAX_STRUCT_SIZE + 8; break;
+	case FLAG_UNKNOWN: req->flags = 1U << 7; break;
+	case RESERVED_SET: req->reserved[3] = 1; break;
+	case DEV_RESERVED_SET: devs[1].reserved = 1; break;
+	case NDEVS_OVER_MAX: req->ndevs = XQ_MAX_DEVS + 1; break;
+	case NDEVS_HUGE: req->ndevs = ~0U; break;
+	case NFS_MAX_OVER_MAX: req->nfs_max = XQ_MAX_DEVS + 1; break;
+	case DEVS_UNREADABLE: req->devs = BAD_POINTER; break;
+	case FS_UNWRITABLE: req->fs = BAD_POINTER; break;
+	}
+}
 
 static void malformed_freezes(struct suite *s, struct test_ctx *t)
 {
@@ -245,7 +249,7 @@ static void malformed_freezes(struct suite *s, struct test_ctx *t)
 	for (i = 0; i < sizeof(bad_freezes) / sizeof(bad_freezes[0]); i++) {
 		xq_freeze_init(&req, devs, s->all, NULL, NFS, out, NFS);
 		req.timeout_ms = TEST_TIMEOUT_MS;
-		bad_freezes[i].spoil(&req, devs);
+		spoil_freeze(bad_freezes[i].spoil, &req, devs);
 		ret = xq_freeze(s->fd, &req);
 		snprintf(what, sizeof(what), "FREEZE with %s", bad_freezes[i].what);
 		expect_errno(t, ret, bad_freezes[i].want, what);
