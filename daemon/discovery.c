@@ -314,14 +314,34 @@ static int loop_leaves(struct scan *s, size_t sb, const char *backing)
 	return add_stacked(s, sb, lower);
 }
 
+static int add_leaves(struct scan *s, size_t sb, const char *devdir, int depth);
+
+/* Each entry of dir links to a block device: slaves/, btrfs devices/. */
+static int add_leaves_linked(struct scan *s, size_t sb, const char *dir, int depth)
+{
+	char link[PATH_MAX], real[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int r = 0;
+
+	if (!d)
+		return 0;
+	while (!r && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (!pathf(link, "%s/%s", dir, de->d_name) && realpath(link, real))
+			r = add_leaves(s, sb, real, depth);
+	}
+	closedir(d);
+	return r;
+}
+
 /* Walks a block device down to the Xen disks under it. */
 static int add_leaves(struct scan *s, size_t sb, const char *devdir, int depth)
 {
-	char path[PATH_MAX], sub[PATH_MAX], parent[PATH_MAX];
+	char path[PATH_MAX], sub[PATH_MAX];
 	char *name = strrchr(devdir, '/') + 1;
-	struct dirent *de;
-	int disk, r = 0;
-	DIR *dir;
+	int disk;
 
 	if (depth > MAX_STACK_DEPTH)
 		return -ELOOP;
@@ -332,25 +352,14 @@ static int add_leaves(struct scan *s, size_t sb, const char *devdir, int depth)
 	}
 	pathf(path, "%s/partition", devdir);
 	if (access(path, F_OK) == 0) {
-		pathf(parent, "%s", devdir);
-		return add_leaves(s, sb, dirname(parent), depth + 1);
+		pathf(sub, "%s", devdir);
+		return add_leaves(s, sb, dirname(sub), depth + 1);
 	}
 	pathf(path, "%s/loop/backing_file", devdir);
 	if (read_line(path, sub, sizeof(sub)) == 0)
 		return loop_leaves(s, sb, sub);
-
 	pathf(path, "%s/slaves", devdir);
-	dir = opendir(path);
-	if (!dir)
-		return 0;
-	while (!r && (de = readdir(dir))) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (!pathf(sub, "%s/%s", path, de->d_name) && realpath(sub, parent))
-			r = add_leaves(s, sb, parent, depth + 1);
-	}
-	closedir(dir);
-	return r;
+	return add_leaves_linked(s, sb, path, depth + 1);
 }
 
 /* The sysfs name of a mount source such as /dev/mapper/vg-lv ("dm-3"). */
@@ -361,7 +370,10 @@ static int source_name(const struct scan *s, const char *source, char *name, siz
 
 	if (strncmp(source, "/dev/", 5))
 		return -ENODEV;
-	base = !pathf(path, "%s/%s", s->dev, source + 5) && realpath(path, real) ? strrchr(real, '/') + 1 : strrchr(source, '/') + 1;
+	if (!pathf(path, "%s/%s", s->dev, source + 5) && realpath(path, real))
+		base = strrchr(real, '/') + 1;
+	else
+		base = strrchr(source, '/') + 1;
 	if (strlen(base) >= len)
 		return -ENAMETOOLONG;
 	strcpy(name, base);
@@ -371,10 +383,9 @@ static int source_name(const struct scan *s, const char *source, char *name, siz
 /* btrfs has no block device of its own: walk the members of its fsid. */
 static int btrfs_leaves(struct scan *s, size_t sb, const char *source)
 {
-	char name[NAME_MAX + 1], path[PATH_MAX], member[PATH_MAX], real[PATH_MAX];
-	struct dirent *fsid, *de;
-	DIR *fsids, *members;
-	int r = 0;
+	char name[NAME_MAX + 1], path[PATH_MAX];
+	struct dirent *fsid;
+	DIR *fsids;
 
 	if (source_name(s, source, name, sizeof(name)) < 0)
 		return 0;
@@ -394,17 +405,7 @@ static int btrfs_leaves(struct scan *s, size_t sb, const char *source)
 	}
 	pathf(path, "%s/fs/btrfs/%s/devices", s->sysfs, fsid->d_name);
 	closedir(fsids);
-	members = opendir(path);
-	if (!members)
-		return 0;
-	while (!r && (de = readdir(members))) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (!pathf(member, "%s/%s", path, de->d_name) && realpath(member, real))
-			r = add_leaves(s, sb, real, 0);
-	}
-	closedir(members);
-	return r;
+	return add_leaves_linked(s, sb, path, 0);
 }
 
 static int resolve_sb(struct scan *s, size_t sb)

@@ -20,6 +20,7 @@
 
 #include "cmocka-compat.h"
 #include "hooks.h"
+#include "test-file.h"
 
 /* The log, captured: every line the code under test logged. */
 static char logged[16384];
@@ -89,15 +90,8 @@ static void add_hook(struct t *t, const char *name, mode_t mode, const char *bod
 static const char *trace(struct t *t)
 {
 	static char buf[1024];
-	FILE *f = fopen(t->trace, "r");
-	size_t n = 0;
 
-	if (f) {
-		n = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-	}
-	buf[n] = '\0';
-	return buf;
+	return file_text(t->trace, buf, sizeof(buf));
 }
 
 static void test_load_skips_and_sorts(void **state)

@@ -14,6 +14,7 @@
 
 #include "cmocka-compat.h"
 #include "log.h"
+#include "test-file.h"
 
 struct t {
 	char path[64];
@@ -54,15 +55,8 @@ static int teardown(void **state)
 static const char *written(struct t *t)
 {
 	static char buf[1 << 17];
-	FILE *f = fopen(t->path, "r");
-	size_t n = 0;
 
-	if (f) {
-		n = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-	}
-	buf[n] = '\0';
-	return buf;
+	return file_text(t->path, buf, sizeof(buf));
 }
 
 static void test_plain_lines_and_level(void **state)
