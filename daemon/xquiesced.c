@@ -628,9 +628,10 @@ static void on_signal(struct daemon *d)
 		return;
 	}
 	INF("%s received, stopping", strsignal((int)si.ssi_signo));
-	notify_state(DAEMON_STOPPING, "stopping");
 	d->stopping = true;
+	/* thaw and report first: the freeze must not wait on systemd */
 	drive(d, proto_shutdown);
+	notify_state(DAEMON_STOPPING, "stopping");
 }
 
 static int setup_fds(struct daemon *d)
