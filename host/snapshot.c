@@ -387,30 +387,52 @@ static char *read_snapid(struct xs_handle *xs, const char *dom_path)
 	return id;
 }
 
-/* Keys the agent adds beyond XAPI's (the freeze window, the consistency). */
+static int add_guest_key(struct snapshot_report *report, const char *key, const char *value)
+{
+	char **keys;
+
+	keys = realloc(report->guest_keys, (report->nguest_keys + 1) * sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	report->guest_keys = keys;
+	if (asprintf(&keys[report->nguest_keys], "%s=%s", key, value) < 0)
+		return -ENOMEM;
+	report->nguest_keys++;
+	return 0;
+}
+
+/*
+ * Keys the agent adds beyond XAPI's (consistency, freeze-window-ms,
+ * filesystems/N, hooks/NAME, error/message), one level deep.
+ */
 static void read_guest_keys(struct run *run)
 {
-	static const char *const xapi_keys[] = {
-		"action", "status", "snapid", "snapuuid", "error", NULL
-	};
-	struct snapshot_report *report = run->report;
-	unsigned int n, i, k;
-	char **keys, *value;
+	static const char *const xapi_keys[] = { "action", "status", "snapid", "snapuuid", NULL };
+	const char *base = run->vm->dom_path;
+	unsigned int n, nsub, i, j, k;
+	char **keys, **sub, *value, path[160];
 
-	keys = xsu_list(run->xs, &n, "%s/control/snapshot", run->vm->dom_path);
+	keys = xsu_list(run->xs, &n, "%s/control/snapshot", base);
 	if (!keys)
 		return;
-	report->guest_keys = calloc(n + 1, sizeof(char *));
-	for (i = 0; i < n && report->guest_keys; i++) {
+	for (i = 0; i < n; i++) {
 		for (k = 0; xapi_keys[k] && strcmp(xapi_keys[k], keys[i]); k++)
 			;
 		if (xapi_keys[k])
 			continue;
-		value = xsu_read(run->xs, "%s/control/snapshot/%s", run->vm->dom_path, keys[i]);
-		if (value && asprintf(&report->guest_keys[report->nguest_keys], "%s=%s", keys[i],
-				      value) >= 0)
-			report->nguest_keys++;
+		value = xsu_read(run->xs, "%s/control/snapshot/%s", base, keys[i]);
+		if (value && *value)
+			add_guest_key(run->report, keys[i], value);
 		free(value);
+		sub = xsu_list(run->xs, &nsub, "%s/control/snapshot/%s", base, keys[i]);
+		for (j = 0; sub && j < nsub; j++) {
+			value = xsu_read(run->xs, "%s/control/snapshot/%s/%s", base, keys[i], sub[j]);
+			snprintf(path, sizeof(path), "%s/%s", keys[i], sub[j]);
+			if (value)
+				add_guest_key(run->report, path, value);
+			free(value);
+		}
+		free(sub);
 	}
 	free(keys);
 }
@@ -420,7 +442,7 @@ static enum xq_exit read_result(struct run *run, const char *status)
 {
 	struct snapshot_report *report = run->report;
 	const char *dom = run->vm->dom_path;
-	char *error, *code;
+	char *error, *code, *message;
 
 	read_guest_keys(run);
 	if (!strcmp(status, "snapshot-created")) {
@@ -434,14 +456,17 @@ static enum xq_exit read_result(struct run *run, const char *status)
 		return XQ_EXIT_OK;
 	}
 	if (!strcmp(status, "snapshot-error")) {
-		char guest[160];
+		char guest[320];
 
 		error = xsu_read(run->xs, "%s/control/snapshot/error", dom);
 		code = xsu_read(run->xs, "%s/control/snapshot/error/code", dom);
-		snprintf(guest, sizeof(guest), "the guest reported error '%s' (code %s)",
-			 error ? error : "?", code ? code : "0");
+		message = xsu_read(run->xs, "%s/control/snapshot/error/message", dom);
+		snprintf(guest, sizeof(guest), "the guest reported error '%s' (code %s%s%s)",
+			 error ? error : "?", code ? code : "0", message ? ": " : "",
+			 message ? message : "");
 		free(error);
 		free(code);
+		free(message);
 		/* Our own failure, when there was one, explains the guest's. */
 		if (report->detail[0]) {
 			char ours[sizeof(report->detail)];

@@ -145,15 +145,23 @@ xq_build_guest() {
 	ln -s mke2fs "$root/usr/sbin/mkfs.ext4"
 	mkdir -p "$root/etc/lvm"
 	printf 'activation {\n\tudev_sync = 0\n\tudev_rules = 0\n}\n' >"$root/etc/lvm/lvm.conf"
-	xq_add_modules "$root" "$ktree" xen-blkfront crc32c_generic ext4 xfs dm-mod
+	xq_add_modules "$root" "$ktree" xen-blkfront crc32c_generic ext4 xfs dm-mod loop
 	if [ -n "${XQ_KMOD_KO:-}" ]; then
 		cp "$XQ_KMOD_KO" "$root/modules/xquiesce.ko"
 		echo /modules/xquiesce.ko >>"$root/etc/modules.order"
+		gcc -static -O2 -Wall -Wextra -Werror -I"$xq_top/include/uapi" \
+			-o "$root/usr/sbin/xq-blkfront-freeze" "$xq_top/tests/xen/image/xq-blkfront-freeze.c" ||
+			xq_die "cannot build xq-blkfront-freeze"
 	fi
 	if [ -n "${XQ_DAEMON_DIR:-}" ]; then
 		for p in xquiesced xquiescectl; do
 			xq_add_program "$root" "$XQ_DAEMON_DIR/$p" "/usr/sbin/$p"
 		done
+		# Deadlines the scenarios wait for: dom0 gets 20 s to answer, the
+		# module's watchdog thaws after 30 s whatever the daemon does.
+		mkdir -p "$root/etc/xquiesce"
+		printf 'dom0_timeout = 20s\nfreeze_timeout = 30s\nlog_level = debug\n' \
+			>"$root/etc/xquiesce/xquiesced.conf"
 	fi
 	mkdir -p "$root/xq"
 	cp "$xq_top"/tests/xen/image/{xqtest-shell,xq-test-responder,agent-start,workload} "$root/xq/"
@@ -189,11 +197,11 @@ xq_build_dom0() {
 	cp "$xq_top/tests/xen/image/block" "$root/etc/xen/scripts/block"
 	printf 'autoballoon="off"\n' >"$root/etc/xen/xl.conf"
 	xq_add_modules "$root" "$ktree" xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs \
-		xen-blkback loop
+		xen-blkback loop xfs
 	mkdir -p "$root/guest" "$root/xq"
 	cp "$guest_kernel" "$root/guest/vmlinuz"
 	cp "$guest_initrd" "$root/guest/initrd.gz"
-	cp "$xq_top"/tests/xen/image/* "$root/xq/"
+	cp "$xq_top"/tests/xen/image/{xqtest-lib.sh,scenarios,demo,smoke,snapshot-copy} "$root/xq/"
 	cp "$xq_top/tests/xen/image/dom0-init" "$root/init"
 	xq_cpio "$root" "$out"
 }
@@ -214,21 +222,22 @@ xq_boot() {
 # xq_build_guest. Without them the guest runs the test double
 # xq-test-responder, and says so.
 xq_guest_agent() {
-	local series=$1 kdir
-	if [ -f "$xq_top/kmod/Makefile" ] && [ -x "$xq_top/tests/lib/kernel-headers.sh" ]; then
-		kdir=$("$xq_top/tests/lib/kernel-headers.sh" "$series") &&
-			make -s -C "$xq_top/kmod" KDIR="$kdir" >"$xq_build/kmod-$series.log" 2>&1 &&
-			[ -f "$xq_top/kmod/xquiesce.ko" ] &&
-			mkdir -p "$xq_build/kmod-$series" &&
-			cp "$xq_top/kmod/xquiesce.ko" "$xq_build/kmod-$series/" &&
-			export XQ_KMOD_KO=$xq_build/kmod-$series/xquiesce.ko ||
-			xq_say "module: not built for $series (see $xq_build/kmod-$series.log)"
+	local series=$1 ko
+	if [ -f "$xq_top/kmod/Makefile" ]; then
+		if ko=$("$xq_top/tests/lib/module-build.sh" "$series" "$xq_build/kmod-$series" \
+			2>"$xq_build/kmod-$series.log"); then
+			export XQ_KMOD_KO=$ko
+		else
+			xq_say "module: not built for $series (see $xq_build/kmod-$series/)"
+		fi
 	fi
 	if [ -f "$xq_top/daemon/Makefile" ]; then
-		make -s -C "$xq_top/daemon" >"$xq_build/daemon.log" 2>&1 &&
-			[ -x "$xq_top/daemon/xquiesced" ] &&
-			export XQ_DAEMON_DIR=$xq_top/daemon ||
+		if make -s -C "$xq_top/daemon" O="$xq_build/daemon" >"$xq_build/daemon.log" 2>&1 &&
+			[ -x "$xq_build/daemon/xquiesced" ]; then
+			export XQ_DAEMON_DIR=$xq_build/daemon
+		else
 			xq_say "daemon: not built (see $xq_build/daemon.log)"
+		fi
 	fi
 	[ -n "${XQ_DAEMON_DIR:-}" ] || xq_say "guest agent: the test double xq-test-responder"
 }

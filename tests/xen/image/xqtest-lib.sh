@@ -48,7 +48,7 @@ CFG
 	xquiesce-host prepare "$domid" || return 1
 	xl unpause xqguest
 	gseq=0
-	wait_key "$D/data/xqtest/ready" 120
+	wait_key "$D/data/xqtest/ready" 400
 }
 
 stop_guest() {
@@ -66,6 +66,15 @@ wait_key() {
 	done
 }
 
+# wait_value PATH VALUE SECONDS: waits until a xenstore key holds VALUE.
+wait_value() {
+	local end=$(($(now_ms) + $3 * 1000))
+	while [ "$(xenstore-read "$1" 2>/dev/null)" != "$2" ]; do
+		[ "$(now_ms)" -lt "$end" ] || return 1
+		sleep 0.05
+	done
+}
+
 # gexec COMMAND: runs a shell command in the guest; prints its output and
 # returns its status (255 if the guest did not answer in 300 s).
 gexec() {
@@ -78,9 +87,64 @@ gexec() {
 		[ "$(now_ms)" -lt "$end" ] || { echo "guest did not answer: $*"; return 255; }
 		sleep 0.1
 	done
-	xenstore-read "$D/data/xqtest/out"
+	xenstore-read -R "$D/data/xqtest/out"
 	echo
 	return "${done_#* }"
 }
 
 guest_console() { cat /var/log/xen/console/guest-xqguest.log 2>/dev/null; }
+
+# snap ARGS...: runs xquiesce-host snapshot; output in /tmp/snap.out and
+# /tmp/snap.err, exit status in $snap_rc, wall time in $snap_ms.
+snap() {
+	local t0=$(now_ms)
+	xquiesce-host snapshot "$@" >/tmp/snap.out 2>/tmp/snap.err
+	snap_rc=$?
+	snap_ms=$(($(now_ms) - t0))
+}
+field() { sed -n "s/^$1: //p" /tmp/snap.out; }
+show() { sed 's/^/#   /' /tmp/snap.out /tmp/snap.err; }
+
+# Nothing left behind: control/snapshot gone, /vss/<uuid> empty.
+no_leftovers() {
+	! xenstore-exists "$D/control/snapshot" && [ -z "$(xenstore-list "/vss/$vm_uuid")" ]
+}
+
+# ext4_clean IMAGE: e2fsck -fn passes and the journal needs no recovery.
+ext4_clean() {
+	e2fsck -fn "$1" >/tmp/e2fsck.out 2>&1 &&
+		! dumpe2fs -h "$1" 2>/dev/null | grep -q needs_recovery
+}
+ext4_needs_recovery() { dumpe2fs -h "$1" 2>/dev/null | grep -q needs_recovery; }
+
+# The xfs volume inside a copy of the LVM disk, on a read-only loop device.
+xfs_attach() { losetup -f --show -r -o "$lv_offset" "$1"; }
+xfs_clean() {
+	local dev rc
+	dev=$(xfs_attach "$1")
+	xfs_repair -n "$dev" >/tmp/xfs_repair.out 2>&1
+	rc=$?
+	losetup -d "$dev"
+	[ $rc = 0 ] && ! grep -q 'metadata changes in a log' /tmp/xfs_repair.out
+}
+xfs_needs_recovery() {
+	local dev
+	dev=$(xfs_attach "$1")
+	xfs_repair -n "$dev" >/tmp/xfs_repair.out 2>&1
+	losetup -d "$dev"
+	grep -q 'metadata changes in a log' /tmp/xfs_repair.out
+}
+# The database in a copy opens (rolling back a hot journal, as after a
+# crash) and passes its integrity check.
+db_intact() {
+	local dev rc
+	dev=$(xfs_attach "$1")
+	mkdir -p /mnt/copy /tmp/db && rm -f /tmp/db/*
+	mount -t xfs -o ro,norecovery "$dev" /mnt/copy || { losetup -d "$dev"; return 1; }
+	cp /mnt/copy/app.db* /tmp/db/
+	umount /mnt/copy
+	losetup -d "$dev"
+	rows=$(sqlite3 /tmp/db/app.db 'PRAGMA integrity_check;' 'SELECT count(*) FROM t;' 2>&1)
+	echo "$rows" >/tmp/db.out
+	[ "$(echo "$rows" | head -n1)" = ok ]
+}
