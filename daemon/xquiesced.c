@@ -298,8 +298,7 @@ static void step_freeze(struct daemon *d, struct proto_out *out)
 		res.consistency = PROTO_KERNEL_FREEZE;
 		break;
 	case FREEZE_PER_MOUNT:
-		res.consistency = PROTO_PER_MOUNT;
-		WRN("frozen with FIFREEZE per mount: no watchdog, and no thaw if this agent dies");
+		res.consistency = PROTO_PER_MOUNT;	/* the freezer said why */
 		break;
 	case FREEZE_NONE:
 		res.consistency = PROTO_CRASH_CONSISTENT;
@@ -319,8 +318,12 @@ static void step_thaw(struct daemon *d, struct proto_out *out)
 
 	res.err = freezer_thaw(&d->freezer);
 	res.window_ms = freezer_window_ms(&d->freezer.result);
-	if (res.err)
-		ERR("thaw: %s", strerror(-res.err));
+	if (res.err == -ETIMEDOUT)
+		ERR("the freeze deadline (freeze_timeout, %u ms) passed before dom0 answered: "
+		    "the watchdog thawed first, and the snapshot may not be consistent",
+		    d->cfg.freeze_timeout_ms);
+	else if (res.err)
+		ERR("thaw: %s; the snapshot may not be consistent", strerror(-res.err));
 	INF("thawed; the disks were frozen for %llu ms", res.window_ms);
 	proto_thawed(&d->proto, &res, out);
 }
