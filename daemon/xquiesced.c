@@ -630,7 +630,7 @@ static void on_signal(struct daemon *d)
 		reload(d);
 		return;
 	}
-	INF("%s received, stopping", strsignal((int)si.ssi_signo));
+	INF("SIG%s received, stopping", sigabbrev_np((int)si.ssi_signo));
 	d->stopping = true;
 	/* thaw and report first: the freeze must not wait on systemd */
 	drive(d, proto_shutdown);
@@ -657,12 +657,16 @@ static int setup_fds(struct daemon *d)
 	return 0;
 }
 
-/* The agent must run while writers are stalled: no page-in from disk. */
+/*
+ * The agent must run while writers are stalled: no reclaim of its pages.
+ * What is mapped now is locked now; what is mapped later (thread stacks
+ * reserve 8 MiB each) is locked as it is touched, not populated whole.
+ */
 static void lock_memory(void)
 {
 #ifndef __SANITIZE_ADDRESS__	/* its shadow memory cannot be locked */
-	if (mlockall(MCL_CURRENT | MCL_FUTURE))
-		WRN("cannot lock memory (%s): a page-in during a freeze could stall the agent",
+	if (mlockall(MCL_CURRENT) || mlockall(MCL_FUTURE | MCL_ONFAULT))
+		WRN("cannot lock memory (%s): reclaim during a freeze could stall the agent",
 		    strerror(errno));
 #endif
 }
