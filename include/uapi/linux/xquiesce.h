@@ -12,8 +12,9 @@
  *   - the filesystems named in devs[]: a superblock matches when its s_dev
  *     equals makedev(major, minor). That covers dm/LVM, md and loop devices
  *     that userspace has resolved down to an xvd disk, and btrfs, whose
- *     superblock carries an anonymous device number (the st_dev of its
- *     mount point) rather than a block device.
+ *     superblock carries an anonymous device number rather than a block
+ *     device: the major:minor of its lines in /proc/self/mountinfo (not
+ *     the st_dev of its mount point, which is the subvolume's own).
  *   Each superblock is frozen once, whatever the number of its mounts.
  *   Filesystems are frozen by level: every devs[] entry of level 0 first
  *   (concurrently), then level 1, and so on; blkfront filesystems found by
