@@ -36,6 +36,7 @@ struct target {
 	const struct disc_fs *fs;
 	int fd;
 	bool frozen;
+	bool busy;		/* a worker is on it (under lock) */
 	int err;		/* of the last operation, positive errno */
 	uint64_t done_ns;
 	uint64_t sync_ns;
@@ -48,8 +49,16 @@ struct fifreeze_state {
 	unsigned int batch[XQ_MAX_DEVS];
 	unsigned int nbatch, next, pending;
 	bool quit, stop_watchdog, thawed_by_watchdog, thaw_cancelled;
+	/*
+	 * A FIFREEZE did not return in time: the caller has given up on this
+	 * state, which is left to the workers. Any freeze that completes
+	 * after that is undone at once by the worker that made it.
+	 */
+	bool abandoned;
+	struct fifreeze_state *next_abandoned;
 	pthread_t workers[MAX_WORKERS];
 	unsigned int nworkers;
+	unsigned int nalive;		/* workers not yet returned (under lock) */
 	pthread_t watchdog;
 	bool watchdog_running;
 	uint64_t deadline_ns;
@@ -81,36 +90,59 @@ static void do_op(struct target *t, enum op op)
 		t->sync_ns = t->done_ns - start;
 }
 
+static void close_targets(struct fifreeze_state *st)
+{
+	unsigned int i;
+
+	for (i = 0; i < st->nt; i++) {
+		if (st->t[i].fd >= 0)
+			close(st->t[i].fd);
+		st->t[i].fd = -1;
+	}
+}
+
 static void *worker(void *arg)
 {
 	struct fifreeze_state *st = arg;
 	struct target *t;
 	enum op op;
+	int unused = 0;
 
 	pthread_mutex_lock(&st->lock);
 	while (!st->quit) {
 		if (st->next == st->nbatch) {
+			if (st->abandoned)
+				break;
 			pthread_cond_wait(&st->work, &st->lock);
 			continue;
 		}
 		t = &st->t[st->batch[st->next++]];
 		op = st->op;
+		t->busy = true;
 		pthread_mutex_unlock(&st->lock);
 		do_op(t, op);
 		pthread_mutex_lock(&st->lock);
-		if (--st->pending == 0)
+		t->busy = false;
+		if (st->abandoned && op == OP_FREEZE && !t->err) {
+			pthread_mutex_unlock(&st->lock);
+			ioctl(t->fd, FITHAW, &unused);
+			pthread_mutex_lock(&st->lock);
+		}
+		if (st->pending && --st->pending == 0)
 			pthread_cond_signal(&st->done);
 	}
+	/* The last worker of an abandoned state lets go of the mount points. */
+	if (--st->nalive == 0 && st->abandoned)
+		close_targets(st);
 	pthread_mutex_unlock(&st->lock);
 	return NULL;
 }
 
-/* Runs op on every target matching the filter, in parallel, and waits. */
-static void run_batch(struct fifreeze_state *st, enum op op, int level, bool only_frozen)
+/* Hands op on the matching targets to the workers; the lock is held. */
+static void post_batch(struct fifreeze_state *st, enum op op, int level, bool only_frozen)
 {
 	unsigned int i;
 
-	pthread_mutex_lock(&st->lock);
 	st->op = op;
 	st->nbatch = st->next = 0;
 	for (i = 0; i < st->nt; i++) {
@@ -122,9 +154,74 @@ static void run_batch(struct fifreeze_state *st, enum op op, int level, bool onl
 	}
 	st->pending = st->nbatch;
 	pthread_cond_broadcast(&st->work);
-	while (st->pending)
-		pthread_cond_wait(&st->done, &st->lock);
+}
+
+/*
+ * Runs op on every target matching the filter, in parallel, and waits for
+ * them, until deadline_ns (CLOCK_MONOTONIC; 0: no limit): -ETIMEDOUT then.
+ */
+static int run_batch(struct fifreeze_state *st, enum op op, int level, bool only_frozen,
+		     uint64_t deadline_ns)
+{
+	struct timespec at = {
+		.tv_sec = deadline_ns / 1000000000ULL,
+		.tv_nsec = deadline_ns % 1000000000ULL,
+	};
+	int r = 0;
+
+	pthread_mutex_lock(&st->lock);
+	post_batch(st, op, level, only_frozen);
+	while (st->pending && !r) {
+		if (deadline_ns)
+			r = -pthread_cond_timedwait(&st->done, &st->lock, &at);
+		else
+			pthread_cond_wait(&st->done, &st->lock);
+	}
+	r = st->pending ? r : 0;
 	pthread_mutex_unlock(&st->lock);
+	return r;
+}
+
+/*
+ * A FIFREEZE hangs when a filesystem it has to flush through (the one
+ * holding a loop device's file) is frozen by someone else, and nothing
+ * can interrupt it. Leave it to its worker, which thaws what it froze if
+ * the call ever returns, let the workers thaw what did freeze, and give
+ * the state up for good: its memory and descriptors are the price.
+ */
+/* Kept, not freed: hung workers may still use them. */
+static struct fifreeze_state *abandoned_states;
+
+static void abandon(struct freezer *f, struct fifreeze_state *st, unsigned int timeout_ms)
+{
+	const struct target *stuck = NULL;
+	unsigned int i;
+
+	pthread_mutex_lock(&st->lock);
+	st->abandoned = true;
+	/* Of the batch that hung, what froze is ours to thaw, what did not
+	 * start never will, and what is still running thaws itself. */
+	for (i = 0; i < st->nbatch; i++) {
+		struct target *t = &st->t[st->batch[i]];
+
+		if (t->busy && !stuck)
+			stuck = t;
+		else if (i < st->next && !t->busy && !t->err)
+			t->frozen = true;
+	}
+	post_batch(st, OP_THAW, -1, true);
+	pthread_mutex_unlock(&st->lock);
+	for (i = 0; i < st->nworkers; i++)
+		pthread_detach(st->workers[i]);
+	st->next_abandoned = abandoned_states;
+	abandoned_states = st;
+	if (stuck)
+		freezer_fail_message(f, st->d, stuck->fs->major, stuck->fs->minor, ETIMEDOUT,
+				     "FIFREEZE did not return (is a filesystem under it frozen "
+				     "by someone else?) for");
+	else
+		snprintf(f->result.message, sizeof(f->result.message),
+			 "FIFREEZE did not finish within %u ms", timeout_ms);
 }
 
 /* Highest level first: the reverse of the freeze. */
@@ -134,7 +231,7 @@ static void thaw_all(struct fifreeze_state *st)
 	int level;
 
 	for (level = st->max_level; level >= 0; level--) {
-		run_batch(st, OP_THAW, level, true);
+		run_batch(st, OP_THAW, level, true, 0);
 		for (i = 0; i < st->nt; i++) {
 			struct target *t = &st->t[i];
 
@@ -188,12 +285,8 @@ static void stop_threads(struct fifreeze_state *st)
 
 static void destroy(struct fifreeze_state *st)
 {
-	unsigned int i;
-
 	stop_threads(st);
-	for (i = 0; i < st->nt; i++)
-		if (st->t[i].fd >= 0)
-			close(st->t[i].fd);
+	close_targets(st);
 	pthread_cond_destroy(&st->work);
 	pthread_cond_destroy(&st->done);
 	pthread_cond_destroy(&st->stop);
@@ -252,6 +345,9 @@ static int start_threads(struct fifreeze_state *st)
 		r = pthread_create(&st->workers[st->nworkers], NULL, worker, st);
 		if (r)
 			return -r;
+		pthread_mutex_lock(&st->lock);
+		st->nalive++;
+		pthread_mutex_unlock(&st->lock);
 	}
 	return 0;
 }
@@ -265,9 +361,9 @@ static struct fifreeze_state *create(void)
 		return NULL;
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_cond_init(&st->work, NULL);
-	pthread_cond_init(&st->done, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&st->done, &attr);
 	pthread_cond_init(&st->stop, &attr);
 	pthread_condattr_destroy(&attr);
 	return st;
@@ -301,12 +397,16 @@ static void record_result(struct freezer *f, struct fifreeze_state *st)
 }
 
 /* Freezes level by level; on a failure thaws what froze and says why. */
-static int freeze_levels(struct freezer *f, struct fifreeze_state *st)
+static int freeze_levels(struct freezer *f, struct fifreeze_state *st, unsigned int timeout_ms)
 {
+	uint64_t deadline_ns = f->result.start_ns + (uint64_t)timeout_ms * 1000000;
 	unsigned int i, level;
 
 	for (level = 0; level <= st->max_level; level++) {
-		run_batch(st, OP_FREEZE, level, false);
+		if (run_batch(st, OP_FREEZE, level, false, deadline_ns) == -ETIMEDOUT) {
+			abandon(f, st, timeout_ms);
+			return -ETIMEDOUT;
+		}
 		for (i = 0; i < st->nt; i++) {
 			struct target *t = &st->t[i];
 
@@ -338,6 +438,7 @@ static int freeze_levels(struct freezer *f, struct fifreeze_state *st)
 int fifreeze_freeze(struct freezer *f, const struct discovery *d,
 		    const struct freezer_options *opt)
 {
+	unsigned int timeout_ms = opt->timeout_ms ? opt->timeout_ms : DEFAULT_TIMEOUT_MS;
 	struct fifreeze_state *st = create();
 	unsigned int i;
 	int r;
@@ -351,7 +452,7 @@ int fifreeze_freeze(struct freezer *f, const struct discovery *d,
 	if (r < 0)
 		goto fail;
 	if (opt->presync) {
-		run_batch(st, OP_SYNC, -1, false);
+		run_batch(st, OP_SYNC, -1, false, 0);
 		for (i = 0; i < st->nt; i++)
 			if (st->t[i].err)
 				WRN("syncfs of %s failed: %s", st->t[i].fs->mountpoint,
@@ -360,13 +461,14 @@ int fifreeze_freeze(struct freezer *f, const struct discovery *d,
 
 	log_hold();
 	f->result.start_ns = freezer_now_ns();
-	r = freeze_levels(f, st);
+	r = freeze_levels(f, st, timeout_ms);
 	if (r < 0) {
 		log_release();
+		if (r == -ETIMEDOUT)
+			return r;
 		goto fail;
 	}
-	st->deadline_ns = freezer_now_ns() +
-			  (uint64_t)(opt->timeout_ms ? opt->timeout_ms : DEFAULT_TIMEOUT_MS) * 1000000;
+	st->deadline_ns = freezer_now_ns() + (uint64_t)timeout_ms * 1000000;
 	f->result.deadline_ns = st->deadline_ns;
 	record_result(f, st);
 	r = -pthread_create(&st->watchdog, NULL, watchdog, st);

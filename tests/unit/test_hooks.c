@@ -66,7 +66,7 @@ static int teardown(void **state)
 	char cmd[256];
 
 	hooks_free(&t->h);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", t->dir, t->trace);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s' '%s.child'", t->dir, t->trace, t->dir);
 	if (system(cmd))
 		return -1;
 	free(t);
