@@ -15,7 +15,7 @@ static const char usage[] =
 	"the VDI uuid that dom0's storage layer recorded (\"unknown\" without xenstore\n"
 	"or without sm-data/vdi-uuid), and the mounted filesystems on each, including\n"
 	"those reached through partitions, LVM, md, loop devices and btrfs. Filesystems\n"
-	"that the configuration excludes or that cannot be frozen are marked.\n\n"
+	"that the configuration excludes, and FUSE filesystems, are marked.\n\n"
 	"  -c, --config FILE           configuration (default " XQ_CONFIG_PATH ")\n"
 	"      --test-as-xen-disk DEV  FOR TESTS: treat block device DEV as a Xen disk\n"
 	"  -h, --help                  show this help\n";

@@ -17,11 +17,14 @@
 /* Deeper than any real stack (partition, LVM over md over loop, ...). */
 #define MAX_STACK_DEPTH	16
 
-/* FIFREEZE answers EOPNOTSUPP for these: they have no freeze operation. */
-static const char *const unfreezable_fstypes[] = {
-	"vfat", "msdos", "exfat", "iso9660", "udf", "squashfs", "erofs",
-	"cramfs", "romfs", "fuseblk", "ntfs", "ntfs3",
-};
+/*
+ * Never frozen: a FUSE filesystem's daemon runs in userspace and may need
+ * the very disks being frozen to answer the sync that freezing makes.
+ * Types without a freeze operation of their own (vfat, iso9660, ...) are
+ * kept: the module freezes them at the VFS level, and FIFREEZE answers
+ * EOPNOTSUPP, which the fallback reports and goes past.
+ */
+static const char *const unfreezable_fstypes[] = { "fuseblk", "fuse" };
 
 struct mount {
 	unsigned int major, minor;
@@ -527,7 +530,7 @@ static const char *exclusion(const struct scan *s, size_t sb, const struct xq_co
 
 	for (i = 0; i < sizeof(unfreezable_fstypes) / sizeof(unfreezable_fstypes[0]); i++)
 		if (!strcmp(fs->fstype, unfreezable_fstypes[i]))
-			return "its type cannot be frozen";
+			return "FUSE filesystems are not frozen";
 	if (!cfg)
 		return NULL;
 	if (in_list(cfg->exclude_fstypes, fs->fstype))

@@ -57,10 +57,9 @@ struct discovery {
 };
 
 /*
- * Scans every Xen disk and every filesystem on them. Filesystems that
- * cannot be frozen (vfat, iso9660, ...) and those cfg (may be NULL)
- * excludes stay listed with excluded saying why, so that callers can
- * report them. 0 or -errno.
+ * Scans every Xen disk and every filesystem on them. FUSE filesystems and
+ * those cfg (may be NULL) excludes stay listed with excluded saying why,
+ * so that callers can report them. 0 or -errno.
  */
 int discovery_scan(struct discovery *d, const struct discovery_roots *roots,
 		   const struct xq_config *cfg);

@@ -415,7 +415,7 @@ static int freeze_levels(struct freezer *f, struct fifreeze_state *st, unsigned 
 			if (!t->err) {
 				t->frozen = true;
 			} else if (t->err == EOPNOTSUPP) {
-				WRN("%s (%s) cannot be frozen: left out of the freeze",
+				WRN("%s (%s) does not support FIFREEZE: left out of the freeze",
 				    t->fs->mountpoint, t->fs->fstype);
 				f->result.nskipped++;
 			}

@@ -97,8 +97,8 @@ static void test_only_filesystems_on_xen_disks(void **state)
 {
 	const struct discovery *d = *state;
 
-	/* /, ESP, "with space", vg-data, vg-logs, md, btrfs pool, two loops. */
-	assert_int_equal(d->nfs, 9);
+	/* /, ESP, ntfs, "with space", vg-data, vg-logs, md, btrfs pool, two loops. */
+	assert_int_equal(d->nfs, 10);
 	assert_null(fs_at(d, "/scratch"));		/* virtio disk */
 	assert_null(fs_at(d, "/scratch/mnt"));		/* loop on the virtio disk */
 	assert_null(fs_at(d, "/other-btrfs"));		/* btrfs on a virtio disk */
@@ -123,14 +123,20 @@ static void test_partitions(void **state)
 	assert_string_equal(spaced->source, "/dev/xvda4");
 }
 
-static void test_unfreezable_type_listed_but_excluded(void **state)
+/* vfat has no freeze operation, but the module freezes it at the VFS level. */
+static void test_fuse_listed_but_excluded_vfat_kept(void **state)
 {
 	const struct discovery *d = *state;
 	const struct disc_fs *esp = fs_at(d, "/boot/efi");
+	const struct disc_fs *ntfs = fs_at(d, "/mnt/ntfs");
 
 	assert_non_null(esp);
 	assert_string_equal(esp->fstype, "vfat");
-	assert_string_equal(esp->excluded, "its type cannot be frozen");
+	assert_null(esp->excluded);
+	assert_non_null(ntfs);
+	assert_string_equal(ntfs->fstype, "fuseblk");
+	assert_string_equal(disks_of(d, ntfs), "xvda");
+	assert_string_equal(ntfs->excluded, "FUSE filesystems are not frozen");
 }
 
 static void test_lvm_with_bind_and_double_mounts(void **state)
@@ -208,11 +214,11 @@ static void test_exclusions(void **state)
 	assert_int_equal(config_parse_line(&p, "exclude_fstype = btrfs"), 0);
 	assert_int_equal(discovery_scan(&d, &guest, &cfg), 0);
 
-	assert_int_equal(d.nfs, 9);
+	assert_int_equal(d.nfs, 10);
 	assert_string_equal(fs_at(&d, "/srv/data")->excluded, "excluded by exclude_mount");
 	assert_string_equal(fs_at(&d, "/var/log")->excluded, "excluded by exclude_mount");
 	assert_string_equal(fs_at(&d, "/srv/pool")->excluded, "excluded by exclude_fstype");
-	assert_string_equal(fs_at(&d, "/boot/efi")->excluded, "its type cannot be frozen");
+	assert_null(fs_at(&d, "/boot/efi")->excluded);
 	assert_null(fs_at(&d, "/")->excluded);
 	assert_null(fs_at(&d, "/srv/md")->excluded);
 	assert_null(fs_at(&d, "/srv/loopfs")->excluded);
@@ -232,7 +238,7 @@ static void test_extra_test_disk(void **state)
 	assert_int_equal(d.ndisks, 8);
 	assert_string_equal(d.disks[0].name, "vda");
 	assert_int_equal(d.disks[0].devid, 0);
-	assert_int_equal(d.nfs, 11);
+	assert_int_equal(d.nfs, 12);
 	assert_string_equal(disks_of(&d, fs_at(&d, "/scratch/mnt")), "vda");
 	assert_int_equal(fs_at(&d, "/scratch/mnt")->level, 0);
 	assert_int_equal(fs_at(&d, "/scratch")->level, 1);
@@ -258,7 +264,7 @@ int main(void)
 		cmocka_unit_test(test_find_vbd),
 		cmocka_unit_test(test_only_filesystems_on_xen_disks),
 		cmocka_unit_test(test_partitions),
-		cmocka_unit_test(test_unfreezable_type_listed_but_excluded),
+		cmocka_unit_test(test_fuse_listed_but_excluded_vfat_kept),
 		cmocka_unit_test(test_lvm_with_bind_and_double_mounts),
 		cmocka_unit_test(test_md),
 		cmocka_unit_test(test_btrfs_over_two_disks),
