@@ -63,7 +63,7 @@ AGENT_MAN := xquiesced.8 xquiescectl.8 xquiesced.conf.5 xquiesce-hooks.7
 AGENT_CONF := $(DESTDIR)$(SYSCONFDIR)/xquiesce
 # The example hooks keep their .example suffix, which the agent skips;
 # installing a copy without it enables one.
-install-agent:
+install-agent: userspace
 	$(MAKE) -C daemon install
 	install -d -m 0755 $(AGENT_CONF)/hooks.d
 	@if [ -e $(AGENT_CONF)/xquiesced.conf ]; then \
