@@ -61,7 +61,7 @@ static void usage(FILE *f)
 		"  --write-size BYTES   bytes per write() of each writer (default 65536)\n"
 		"  --file-mib MIB       each writer rewrites a file of this size (default 64)\n"
 		"  --drain-bytes BYTES  vm.dirty_bytes while draining (default 8388608)\n"
-		"  --drain-ms MS        drain time before the freeze (default 300)\n"
+		"  --drain-ms MS        drain time before the freeze (default 100)\n"
 		"  --trace-size N       record the wait curve of the first cycles at N mounts\n"
 		"                       (default: the largest size)\n\n"
 		"methods:\n");
@@ -175,7 +175,7 @@ static void parse_args(struct config *cfg, int argc, char **argv)
 	int c, err;
 
 	*cfg = (struct config){
-		.bench = { .hold_ms = 200, .drain_bytes = 8 << 20, .drain_ms = 300,
+		.bench = { .hold_ms = 200, .drain_bytes = 8 << 20, .drain_ms = 100,
 			   .timeout_ms = 30000 },
 		.load = { .write_size = 65536, .file_mib = 64 },
 		.repeats = 5, .warmup_ms = 3000, .gap_ms = 1500,
