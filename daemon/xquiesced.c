@@ -249,6 +249,14 @@ static const char *mountpoint_of(const struct discovery *disc, const struct froz
 	return fs->id;
 }
 
+/* A signal waits in the queue (read later by the loop): do not freeze now. */
+static bool stop_pending(const struct daemon *d)
+{
+	struct pollfd p = { .fd = d->signal_fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1;
+}
+
 static void step_freeze(struct daemon *d, struct proto_out *out)
 {
 	static struct proto_item names[XQ_MAX_DEVS];
@@ -279,6 +287,11 @@ static void step_freeze(struct daemon *d, struct proto_out *out)
 			DBG("VBD %s (%s, VDI %s) has no block device here", disks[i].devid,
 			    disks[i].dev, disks[i].vdi);
 
+	if (stop_pending(d)) {
+		res.err = -ECANCELED;
+		res.err_text = "the agent is stopping";
+		goto done;
+	}
 	/* The freezer holds the log in memory from here to its thaw. */
 	freezer_init(&d->freezer);
 	r = freezer_freeze(&d->freezer, &d->disc, &opt);
@@ -649,7 +662,7 @@ static int setup_fds(struct daemon *d)
 		return -errno;
 	/* xenstore writes to a vanished peer must fail, not kill us */
 	signal(SIGPIPE, SIG_IGN);
-	d->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC);
+	d->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	d->deadline_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 	d->reconnect_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 	if (d->signal_fd < 0 || d->deadline_fd < 0 || d->reconnect_fd < 0)
