@@ -249,12 +249,12 @@ static const char *mountpoint_of(const struct discovery *disc, const struct froz
 	return fs->id;
 }
 
-/* A signal waits in the queue (read later by the loop): do not freeze now. */
-static bool stop_pending(const struct daemon *d)
+/* SIGTERM or SIGINT waits for the loop to read it: do not freeze now. */
+static bool stop_pending(void)
 {
-	struct pollfd p = { .fd = d->signal_fd, .events = POLLIN };
+	sigset_t set;
 
-	return poll(&p, 1, 0) == 1;
+	return !sigpending(&set) && (sigismember(&set, SIGTERM) || sigismember(&set, SIGINT));
 }
 
 static void step_freeze(struct daemon *d, struct proto_out *out)
@@ -287,7 +287,7 @@ static void step_freeze(struct daemon *d, struct proto_out *out)
 			DBG("VBD %s (%s, VDI %s) has no block device here", disks[i].devid,
 			    disks[i].dev, disks[i].vdi);
 
-	if (stop_pending(d)) {
+	if (stop_pending()) {
 		res.err = -ECANCELED;
 		res.err_text = "the agent is stopping";
 		goto done;
@@ -662,7 +662,7 @@ static int setup_fds(struct daemon *d)
 		return -errno;
 	/* xenstore writes to a vanished peer must fail, not kill us */
 	signal(SIGPIPE, SIG_IGN);
-	d->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	d->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC);
 	d->deadline_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 	d->reconnect_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 	if (d->signal_fd < 0 || d->deadline_fd < 0 || d->reconnect_fd < 0)
