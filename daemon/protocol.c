@@ -508,7 +508,8 @@ void proto_frozen(struct proto *p, const struct proto_freeze_result *r, struct p
 	for (size_t i = 0; i < r->nfilesystems && i < PROTO_MAX_ITEMS; i++) {
 		char **v = realloc(p->filesystems, (i + 1) * sizeof(*v));
 
-		if (!v || !(v[i] = strdup(r->filesystems[i].name))) {
+		/* a key and its value must fit in one xenstore message */
+		if (!v || !(v[i] = strndup(r->filesystems[i].name, PROTO_ITEM_MAX))) {
 			if (v)
 				p->filesystems = v;
 			out->err = -ENOMEM;

@@ -29,6 +29,7 @@
 #define PROTO_UUID_LEN		36
 #define PROTO_MAX_VBDS		64
 #define PROTO_MAX_ITEMS		256	/* filesystems or hooks reported */
+#define PROTO_ITEM_MAX		1024	/* longest mount point reported */
 /* XENSTORE_PAYLOAD_MAX: no value can be longer than one message. */
 #define PROTO_VALUE_MAX		4096
 /* Absolute paths are at most 3072 bytes in xenstore. */

@@ -144,20 +144,18 @@ int store_read(struct store *s, const char *path, char **value)
 	return *value ? 0 : -errno;
 }
 
-int store_apply(struct store *s, const struct proto_out *out, const struct xs_op **failed)
+int store_apply(struct store *s, const struct proto_out *out, size_t *next)
 {
-	for (size_t i = 0; i < out->nops; i++) {
-		const struct xs_op *op = &out->ops[i];
+	for (; *next < out->nops; ++*next) {
+		const struct xs_op *op = &out->ops[*next];
 		bool ok;
 
 		if (op->kind == XS_OP_WRITE)
 			ok = xs_write(s->xs, XBT_NULL, op->path, op->value, strlen(op->value));
 		else
 			ok = xs_rm(s->xs, XBT_NULL, op->path) || errno == ENOENT;
-		if (!ok) {
-			*failed = op;
+		if (!ok)
 			return -errno;
-		}
 	}
 	return 0;
 }

@@ -49,10 +49,11 @@ int store_next_event(struct store *s, char **path);
 int store_read(struct store *s, const char *path, char **value);
 
 /*
- * Applies out->ops in order and stops at the first failure; *failed then
- * points at the op that failed. Removing what does not exist succeeds.
+ * Applies out->ops in order from *next, and stops at the first failure:
+ * *next is then the index of the op that failed. Removing what does not
+ * exist succeeds.
  */
-int store_apply(struct store *s, const struct proto_out *out, const struct xs_op **failed);
+int store_apply(struct store *s, const struct proto_out *out, size_t *next);
 
 /* What proto_guest_read() needs, read now; strings owned by g. */
 struct store_guest {

@@ -478,39 +478,56 @@ static void request_ended(struct daemon *d)
 }
 
 /*
- * Applies what the engine asked for, then performs its step, until it asks
- * for nothing. Ops that cannot be written because xenstore is gone are
- * dropped: the thaw and the hooks must happen all the same.
+ * Writes out's ops in order. A refusal during a request ends the request:
+ * out is replaced by what the engine does about it, and true returned.
+ * Once the request is reported the rest is written anyway, so that status
+ * gets there. Without a connection the ops are dropped.
+ */
+static bool apply(struct daemon *d, struct proto_out *out)
+{
+	char path[PROTO_PATH_MAX];
+	size_t next = 0;
+	int r;
+
+	while (d->connected && (r = store_apply(&d->store, out, &next))) {
+		const struct xs_op *op = &out->ops[next++];
+
+		if (store_lost(r)) {
+			disconnect(d, r);
+			return false;
+		}
+		ERR("cannot %s %s: %s", op->kind == XS_OP_WRITE ? "write" : "remove", op->path,
+		    strerror(-r));
+		if (proto_busy(&d->proto)) {
+			snprintf(path, sizeof(path), "%s", op->path);
+			proto_out_reset(out);
+			proto_write_failed(&d->proto, path, r, out);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Carries out what the engine asked for, then performs its step, until it
+ * asks for nothing. The thaw and the hooks happen whatever xenstore does.
  */
 static void run(struct daemon *d, struct proto_out *out)
 {
 	bool was_busy = proto_busy(&d->proto);
 
 	for (;;) {
-		const struct xs_op *failed = NULL;
-		enum proto_step step = out->step;
-		int r = 0;
+		enum proto_step step;
 
 		if (out->err)
 			ERR("out of memory: some xenstore writes were lost");
-		if (d->connected)
-			r = store_apply(&d->store, out, &failed);
 		if (out->timer == PROTO_TIMER_ARM)
 			set_timer(d->deadline_fd, out->timer_ms);
 		else if (out->timer == PROTO_TIMER_DISARM)
 			set_timer(d->deadline_fd, 0);
-		if (r && store_lost(r)) {
-			disconnect(d, r);
-		} else if (r) {
-			char path[PROTO_PATH_MAX];
-
-			ERR("cannot %s %s: %s", failed->kind == XS_OP_WRITE ? "write" : "remove",
-			    failed->path, strerror(-r));
-			snprintf(path, sizeof(path), "%s", failed->path);
-			proto_out_reset(out);
-			proto_write_failed(&d->proto, path, r, out);
+		if (apply(d, out))
 			continue;
-		}
+		step = out->step;
 		proto_out_reset(out);
 		if (was_busy && !proto_busy(&d->proto)) {
 			request_ended(d);

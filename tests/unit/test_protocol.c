@@ -782,6 +782,30 @@ static void test_snapid_chunks(void **state)
 	free(got);
 }
 
+static void test_long_mount_point_cut(void **state)
+{
+	struct t *t = *state;
+	char path[2 * PROTO_ITEM_MAX];
+	const struct proto_item fs[] = { { .name = path } };
+	const struct proto_freeze_result r = {
+		.consistency = PROTO_PER_MOUNT, .filesystems = fs, .nfilesystems = 1,
+	};
+
+	memset(path, 'm', sizeof(path) - 1);
+	path[0] = '/';
+	path[sizeof(path) - 1] = '\0';
+	read_guest(t, &guest);
+	proto_freeze_hooks_done(&t->p, true, NULL, 0, &t->out);
+	proto_frozen(&t->p, &r, &t->out);
+	answer(t, "snapshots-created", SNAPVM);
+	thaw(t, 0, PROTO_STEP_THAW_HOOKS);
+	finish(t, NULL, 0);
+	/* path and value must fit in one 4096-byte xenstore message */
+	assert_string_equal(t->out.ops[4].path, SNAP "filesystems/0");
+	assert_int_equal(strlen(t->out.ops[4].value), PROTO_ITEM_MAX);
+	assert_memory_equal(t->out.ops[4].value, path, PROTO_ITEM_MAX);
+}
+
 static void test_shutdown_while_frozen(void **state)
 {
 	struct t *t = *state;
@@ -849,6 +873,7 @@ int main(void)
 		T(test_crash_consistent),
 		T(test_snapshots_created_without_snapuuid),
 		T(test_snapid_chunks),
+		T(test_long_mount_point_cut),
 		T(test_shutdown_while_frozen),
 		T(test_write_failure),
 #undef T
