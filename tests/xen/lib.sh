@@ -157,10 +157,10 @@ xq_build_guest() {
 		for p in xquiesced xquiescectl; do
 			xq_add_program "$root" "$XQ_DAEMON_DIR/$p" "/usr/sbin/$p"
 		done
-		# Deadlines the scenarios wait for: dom0 gets 20 s to answer, the
-		# module's watchdog thaws after 30 s whatever the daemon does.
+		# Deadlines the scenarios wait for: dom0 gets 45 s to answer, the
+		# module's watchdog thaws after 60 s whatever the daemon does.
 		mkdir -p "$root/etc/xquiesce"
-		printf 'dom0_timeout = 20s\nfreeze_timeout = 30s\nlog_level = debug\n' \
+		printf 'dom0_timeout = 45s\nfreeze_timeout = 60s\nlog_level = debug\n' \
 			>"$root/etc/xquiesce/xquiesced.conf"
 	fi
 	mkdir -p "$root/xq"
@@ -191,7 +191,7 @@ xq_build_dom0() {
 		/usr/bin/sqlite3 /usr/sbin/lvm; do
 		xq_add_program "$root" "$p"
 	done
-	xq_add_program "$root" "$xq_top/host/xquiesce-host" /usr/sbin/xquiesce-host
+	xq_add_program "$root" "${XQ_HOST_BIN:-$xq_top/host/xquiesce-host}" /usr/sbin/xquiesce-host
 	mkdir -p "$root/etc/xen/scripts" "$root/etc/lvm"
 	printf 'activation {\n\tudev_sync = 0\n\tudev_rules = 0\n}\n' >"$root/etc/lvm/lvm.conf"
 	cp "$xq_top/tests/xen/image/block" "$root/etc/xen/scripts/block"
