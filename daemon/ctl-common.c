@@ -39,6 +39,16 @@ static unsigned int option_bit(int c)
 	}
 }
 
+static const char *option_name(int c)
+{
+	const struct option *opt;
+
+	for (opt = all_options; opt->name; opt++)
+		if (opt->val == c)
+			break;
+	return opt->name;
+}
+
 static int bad_option(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static int bad_option(const char *fmt, ...)
@@ -60,20 +70,17 @@ static int parse_option(int c, const char *arg, struct ctl_opts *o)
 		o->config_path = arg;
 		return 0;
 	case 'F':
-		if (!strcmp(arg, "auto"))
-			o->backend = FREEZER_AUTO;
-		else if (!strcmp(arg, "module"))
-			o->backend = FREEZER_MODULE;
-		else if (!strcmp(arg, "fifreeze"))
-			o->backend = FREEZER_FIFREEZE;
-		else
+		if (freezer_backend_parse(arg, &o->backend))
 			return bad_option("--freezer: \"%s\" is not auto, module or fifreeze\n",
 					  arg);
 		return 0;
 	case 'D':
-		if (o->ntest_disks == CTL_MAX_TEST_DISKS)
+		if (o->ntest_disks == DISC_MAX_TEST_DISKS)
 			return bad_option("--test-as-xen-disk: at most %d times\n",
-					  CTL_MAX_TEST_DISKS);
+					  DISC_MAX_TEST_DISKS);
+		if (discovery_check_test_disk(arg))
+			return bad_option("--test-as-xen-disk: \"%s\" is not the name of a block "
+					  "device in /sys/block, such as loop3\n", arg);
 		o->test_disks[o->ntest_disks++] = arg;
 		return 0;
 	case 't':
@@ -107,6 +114,8 @@ int ctl_parse(int argc, char *argv[], unsigned int allowed, const char *usage,
 			fputs(usage, stdout);
 			return 0;
 		}
+		if (c != '?' && !(option_bit(c) & allowed))
+			fprintf(stderr, "--%s does not apply to this command\n", option_name(c));
 		if (!(option_bit(c) & allowed) || parse_option(c, optarg, o) < 0) {
 			fputs(usage, stderr);
 			return 1;

@@ -14,8 +14,6 @@
 #define XQ_VERSION "0.1"
 #endif
 
-#define CTL_MAX_TEST_DISKS	8
-
 /* Options a subcommand accepts, as a mask for ctl_parse(). */
 enum {
 	CTL_OPT_CONFIG = 1 << 0,	/* -c, --config FILE */
@@ -28,7 +26,7 @@ enum {
 struct ctl_opts {
 	const char *config_path;
 	enum freezer_backend backend;
-	const char *test_disks[CTL_MAX_TEST_DISKS + 1];
+	const char *test_disks[DISC_MAX_TEST_DISKS + 1];
 	unsigned int ntest_disks;
 	unsigned int timeout_s;
 	const char *state_path;

@@ -188,6 +188,16 @@ static bool is_test_disk(const struct scan *s, const char *name)
 	return false;
 }
 
+int discovery_check_test_disk(const char *name)
+{
+	char path[PATH_MAX];
+
+	if (!*name || strchr(name, '/') || strlen(name) >= DISC_NAME_LEN)
+		return -EINVAL;
+	pathf(path, "/sys/block/%s", name);
+	return access(path, F_OK) ? -ENODEV : 0;
+}
+
 static int add_disk(struct scan *s, const char *name)
 {
 	struct discovery *d = s->d;

@@ -65,6 +65,16 @@ int discovery_scan(struct discovery *d, const struct discovery_roots *roots,
 		   const struct xq_config *cfg);
 void discovery_free(struct discovery *d);
 
+/* At most this many test disks (test_as_xen_disks). */
+#define DISC_MAX_TEST_DISKS	8
+
+/*
+ * Checks a name for test_as_xen_disks: a whole block device of this
+ * system, as /sys/block names it ("loop3", not "/dev/loop3"). 0, -EINVAL
+ * for a name that cannot be one, or -ENODEV when there is no such device.
+ */
+int discovery_check_test_disk(const char *name);
+
 /* The disk for a xenstore VBD: "51712" or "device/vbd/51712". NULL if none. */
 const struct disc_disk *discovery_find_vbd(const struct discovery *d,
 					   const char *vbd);

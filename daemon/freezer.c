@@ -122,3 +122,16 @@ const char *freezer_method_name(enum freeze_method method)
 		return "none";
 	}
 }
+
+int freezer_backend_parse(const char *name, enum freezer_backend *backend)
+{
+	if (!strcmp(name, "auto"))
+		*backend = FREEZER_AUTO;
+	else if (!strcmp(name, "module"))
+		*backend = FREEZER_MODULE;
+	else if (!strcmp(name, "fifreeze"))
+		*backend = FREEZER_FIFREEZE;
+	else
+		return -EINVAL;
+	return 0;
+}

@@ -83,6 +83,8 @@ int freezer_thaw(struct freezer *f);
  * longest any writer can have been held. */
 unsigned int freezer_window_ms(const struct freeze_result *r);
 const char *freezer_method_name(enum freeze_method method);
+/* "auto", "module" or "fifreeze" (the --freezer option): 0, or -EINVAL. */
+int freezer_backend_parse(const char *name, enum freezer_backend *backend);
 
 /* The module's view: 0, -ENOENT when it is not loaded (and load is false
  * or loading failed), other -errno. */

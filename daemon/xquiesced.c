@@ -38,7 +38,6 @@
 #define EXIT_CONFIG	78	/* EX_CONFIG, as systemd.exec(5) names it */
 #define RECONNECT_MIN_MS	100
 #define RECONNECT_MAX_MS	5000
-#define MAX_TEST_DISKS		8
 
 struct daemon {
 	const char *config_path;
@@ -46,7 +45,7 @@ struct daemon {
 	bool debug;
 	struct xq_config cfg;
 	enum freezer_backend backend;
-	const char *test_disks[MAX_TEST_DISKS + 1];
+	const char *test_disks[DISC_MAX_TEST_DISKS + 1];
 	size_t ntest_disks;
 
 	struct proto proto;
@@ -85,7 +84,7 @@ static void usage(FILE *to, const char *prog)
 		"SIGTERM thaws first, reports the snapshot in progress as failed, then exits.\n"
 		"SIGHUP re-reads the configuration between snapshots.\n"
 		"See xquiesced(8) and daemon/PROTOCOL.md.\n",
-		prog, XQ_CONFIG_PATH, XQ_STATE_LAST, MAX_TEST_DISKS);
+		prog, XQ_CONFIG_PATH, XQ_STATE_LAST, DISC_MAX_TEST_DISKS);
 }
 
 static int parse_args(struct daemon *d, int argc, char **argv)
@@ -117,23 +116,18 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 			d->state_path = optarg;
 			break;
 		case OPT_FREEZER:
-			if (!strcmp(optarg, "auto"))
-				d->backend = FREEZER_AUTO;
-			else if (!strcmp(optarg, "module"))
-				d->backend = FREEZER_MODULE;
-			else if (!strcmp(optarg, "fifreeze"))
-				d->backend = FREEZER_FIFREEZE;
-			else {
+			if (freezer_backend_parse(optarg, &d->backend)) {
 				fprintf(stderr, "%s: --freezer %s: expected auto, module or fifreeze\n",
 					argv[0], optarg);
 				return EXIT_USAGE;
 			}
 			break;
 		case OPT_TEST_DISK:
-			if (d->ntest_disks == MAX_TEST_DISKS || strchr(optarg, '/') || !*optarg) {
-				fprintf(stderr, "%s: --test-as-xen-disk %s: expected a block device "
-					"name such as loop3, at most %d times\n",
-					argv[0], optarg, MAX_TEST_DISKS);
+			if (d->ntest_disks == DISC_MAX_TEST_DISKS ||
+			    discovery_check_test_disk(optarg)) {
+				fprintf(stderr, "%s: --test-as-xen-disk %s: expected the name of a "
+					"block device in /sys/block such as loop3, at most %d "
+					"times\n", argv[0], optarg, DISC_MAX_TEST_DISKS);
 				return EXIT_USAGE;
 			}
 			d->test_disks[d->ntest_disks++] = optarg;
