@@ -264,7 +264,7 @@ static void test_freeze_blocks_writes_until_thaw(void **state)
 
 static void test_watchdog_thaws_at_the_deadline(void **state)
 {
-	const struct freezer_options opt = { .backend = FREEZER_FIFREEZE, .timeout_ms = 300 };
+	const struct freezer_options opt = { .backend = FREEZER_FIFREEZE, .timeout_ms = 1000 };
 	const struct discovery *d = *state;
 	struct freezer f;
 	pid_t w;

@@ -283,6 +283,11 @@ static void test_happy_path(void **state)
 	"write " SNAP "hooks/10-postgresql=freeze ok", "write " SNAP "hooks/20-my_sql=freeze ok", \
 	CLEANUP_OPS, "write " SNAP "status=snapshot-error"
 
+/* The report of a request that failed before anything was set up. */
+#define INIT_FAILED_OPS(code, message) \
+	"write " SNAP "error=XEN_VSS_REQ_ERROR_INIT_FAILED", "write " SNAP "error/code=" code, \
+	"write " SNAP "error/message=" message, "write " SNAP "status=snapshot-error"
+
 static void test_snapshots_failed(void **state)
 {
 	struct t *t = *state;
@@ -554,19 +559,13 @@ static void test_vm_identity(void **state)
 	/* neither: there is no mailbox to clean, only the error to report */
 	g.vm = NULL;
 	read_guest(t, &g);
-	OPS(&t->out, "write " SNAP "error=XEN_VSS_REQ_ERROR_INIT_FAILED",
-	    "write " SNAP "error/code=2",
-	    "write " SNAP "error/message=neither the vss nor the vm key exists, "
-	    "so the VSS mailbox is unknown",
-	    "write " SNAP "status=snapshot-error");
+	OPS(&t->out, INIT_FAILED_OPS("2", "neither the vss nor the vm key exists, "
+					 "so the VSS mailbox is unknown"));
 
 	g.vss = "/vss/not-a-uuid";
 	read_guest(t, &g);
-	OPS(&t->out, "write " SNAP "error=XEN_VSS_REQ_ERROR_INIT_FAILED",
-	    "write " SNAP "error/code=22",
-	    "write " SNAP "error/message=the vss key is \"/vss/not-a-uuid\", "
-	    "expected /vss/<vm-uuid>",
-	    "write " SNAP "status=snapshot-error");
+	OPS(&t->out, INIT_FAILED_OPS("22", "the vss key is \"/vss/not-a-uuid\", "
+					  "expected /vss/<vm-uuid>"));
 }
 
 static void test_no_disk(void **state)
@@ -586,10 +585,7 @@ static void test_no_disk(void **state)
 	g.read_err_path = "device/vbd";
 	g.vss = NULL;
 	read_guest(t, &g);
-	OPS(&t->out, "write " SNAP "error=XEN_VSS_REQ_ERROR_INIT_FAILED",
-	    "write " SNAP "error/code=13",
-	    "write " SNAP "error/message=cannot read device/vbd: Permission denied",
-	    "write " SNAP "status=snapshot-error");
+	OPS(&t->out, INIT_FAILED_OPS("13", "cannot read device/vbd: Permission denied"));
 }
 
 static void test_same_vdi_twice_listed_once(void **state)
