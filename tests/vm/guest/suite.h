@@ -58,5 +58,10 @@ void test_unprivileged(struct suite *s, struct test_ctx *t);
 void test_malformed(struct suite *s, struct test_ctx *t);
 void test_rmmod_frozen(struct suite *s, struct test_ctx *t);
 void test_fithaw(struct suite *s, struct test_ctx *t);
+void test_freeze_deadline(struct suite *s, struct test_ctx *t);
+void test_rescue(struct suite *s, struct test_ctx *t);
+void test_blkfront_none(struct suite *s, struct test_ctx *t);
+void test_status_frozen(struct suite *s, struct test_ctx *t);
+void test_struct_sizes(struct suite *s, struct test_ctx *t);
 
 #endif

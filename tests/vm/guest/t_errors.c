@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Requests the module must refuse, and failures it must undo. */
+#include <dirent.h>
 #include <errno.h>
 #include <linux/capability.h>
 #include <stddef.h>
@@ -260,27 +261,14 @@ static void malformed_freezes(struct suite *s, struct test_ctx *t)
 	}
 }
 
-/* STATUS and THAW take the same size rules; only a few cases each. */
+/* STATUS and THAW: flags and counts (sizes: test_struct_sizes). */
 static void malformed_others(struct suite *s, struct test_ctx *t)
 {
-	unsigned char big[sizeof(struct xq_status) + 8] __attribute__((aligned(8)));
-	struct xq_status *st = (struct xq_status *)big;
+	struct xq_status stbuf, *st = &stbuf;
 	struct xq_thaw th;
 	int ret;
 
-	memset(big, 0, sizeof(big));
-	st->size = sizeof(big);
-	ret = ioctl(s->fd, XQ_IOC_STATUS, st) < 0 ? -errno : 0;
-	CHECK(t, ret == 0 && st->abi_version == XQ_ABI_VERSION,
-	      "STATUS with a larger, zero-padded structure: %s", strerror(-ret));
-	big[sizeof(big) - 1] = 1;
-	st->size = sizeof(big);
-	ret = ioctl(s->fd, XQ_IOC_STATUS, st) < 0 ? -errno : 0;
-	CHECK(t, ret == -EINVAL || ret == -E2BIG,
-	      "STATUS with non-zero unknown trailing bytes: %s, expected EINVAL or E2BIG",
-	      ret ? strerror(-ret) : "success");
-
-	memset(big, 0, sizeof(big));
+	memset(st, 0, sizeof(*st));
 	st->size = sizeof(*st);
 	st->flags = 1;
 	ret = ioctl(s->fd, XQ_IOC_STATUS, st) < 0 ? -errno : 0;
@@ -338,4 +326,49 @@ void test_rmmod_frozen(struct suite *s, struct test_ctx *t)
 	ret = xq_thaw(s->fd, NULL);
 	CHECK(t, ret == 0, "THAW: %s", strerror(-ret));
 	expect_idle(t, s->fd, XQ_END_THAW);
+}
+
+static bool has_xen_disk(void)
+{
+	struct dirent *d;
+	bool found = false;
+	DIR *dir;
+
+	dir = opendir("/sys/block");
+	if (!dir)
+		return false;
+	while ((d = readdir(dir)))
+		found |= !strncmp(d->d_name, "xvd", 3);
+	closedir(dir);
+	return found;
+}
+
+/* Virtio disks only: XQ_FREEZE_BLKFRONT alone finds nothing and says so. */
+void test_blkfront_none(struct suite *s, struct test_ctx *t)
+{
+	struct xq_fs out[NFS];
+	struct xq_freeze req;
+	unsigned int i;
+	int ret;
+
+	if (!CHECK(t, !has_xen_disk(), "setup: this guest has an xvd disk"))
+		return;
+	memset(out, 0, sizeof(out));
+	memset(&req, 0, sizeof(req));
+	req.size = sizeof(req);
+	req.flags = XQ_FREEZE_BLKFRONT;
+	req.timeout_ms = TEST_TIMEOUT_MS;
+	req.fs = (uintptr_t)out;
+	req.nfs_max = NFS;
+	ret = xq_freeze(s->fd, &req);
+	CHECK(t, ret == -ENOENT, "FREEZE with XQ_FREEZE_BLKFRONT and no Xen disk: %s, expected ENOENT",
+	      ret ? strerror(-ret) : "success");
+	CHECK(t, req.err_errno == ENOENT && req.nfs == 0,
+	      "err_errno %d, %u filesystems frozen; expected ENOENT (%d), 0", req.err_errno,
+	      req.nfs, ENOENT);
+	if (ret == 0)
+		xq_thaw(s->fd, NULL);
+	expect_idle(t, s->fd, XQ_END_FAILED);
+	for (i = 0; i < NFS; i++)
+		expect_writable(t, s->all[i], 1000);
 }

@@ -210,6 +210,21 @@ void test_mounted_twice(struct suite *s, struct test_ctx *t)
 	expect_idle(t, s->fd, XQ_END_THAW);
 }
 
+/* The test filesystem that holds the loop image, or NULL (a setup failure). */
+static struct fsent *loop_host(struct suite *s, struct test_ctx *t)
+{
+	struct stat img;
+	unsigned int i;
+
+	if (!CHECK(t, stat(s->loop_image, &img) == 0, "setup: no loop image %s", s->loop_image))
+		return NULL;
+	for (i = 0; i < NFS; i++)
+		if (s->fs[i].dev == img.st_dev)
+			return &s->fs[i];
+	CHECK(t, false, "setup: %s is not on a test filesystem", s->loop_image);
+	return NULL;
+}
+
 /*
  * The loop filesystem (level 0) must be frozen, its dirty data flushed into
  * the image file, before the filesystem holding the image (level 1).
@@ -224,21 +239,17 @@ void test_loop_stack(struct suite *s, struct test_ctx *t)
 	const struct xq_fs *lx, *hx;
 	struct xq_freeze req;
 	struct xq_thaw th;
-	struct stat img;
 	unsigned int i, found;
 	uint64_t count[2];
 	int ret;
 
-	if (!CHECK(t, stat(s->loop_image, &img) == 0, "setup: no loop image %s", s->loop_image))
+	host = loop_host(s, t);
+	if (!host)
 		return;
 	for (i = 0; i < NFS; i++) {
 		set[i + 1] = &s->fs[i];
 		levels[i + 1] = 1;
-		if (s->fs[i].dev == img.st_dev)
-			host = &s->fs[i];
 	}
-	if (!CHECK(t, host, "setup: %s is not on a test filesystem", s->loop_image))
-		return;
 	pair[0] = &s->loop;
 	pair[1] = host;
 	start_writers(t, pair, 2, w);
@@ -278,5 +289,99 @@ void test_loop_stack(struct suite *s, struct test_ctx *t)
 		expect_released(t, pair[i], &probe[i], 2000);
 	check_writers_resume(t, pair, 2, w, count, 0);
 	stop_writers(w, 2);
+	expect_idle(t, s->fd, XQ_END_THAW);
+}
+
+#define WRONG_ORDER_TIMEOUT_MS 3000
+/* A TCG guest on a shared host: how late a timed-out FREEZE may return. */
+#define WRONG_ORDER_SLACK_MS 1500
+#define LATE_WORKER_MS 10000
+
+/* The module's reference count is back to baseline: no worker left running. */
+static bool wait_module_refs(struct test_ctx *t, unsigned int baseline, unsigned int ms)
+{
+	uint64_t start = now_ns(), end = start + ms * NSEC_PER_MSEC;
+	unsigned int refs = 0;
+	int ret;
+
+	while ((ret = xq_module_refcnt(&refs)) == 0 && refs != baseline && now_ns() < end)
+		sleep_ms(10);
+	if (!CHECK(t, ret == 0 && refs == baseline,
+		   "module references %u after %u ms, expected %u (a freeze worker still runs): %s",
+		   refs, ms, baseline, ret ? strerror(-ret) : "read ok"))
+		return false;
+	tap_diag("the abandoned freeze worker finished %.0f ms after FREEZE returned",
+		 (now_ns() - start) / 1e6);
+	return true;
+}
+
+/*
+ * The wrong order: the filesystem holding the loop image frozen first, so
+ * the loop filesystem's flush blocks on it. FREEZE must give up at its
+ * deadline, name the loop filesystem, and leave nothing frozen; the late
+ * worker thaws its superblock itself. The right order then works.
+ */
+void test_freeze_deadline(struct suite *s, struct test_ctx *t)
+{
+	static const uint32_t wrong[2] = { 0, 1 }, right[2] = { 1, 0 };
+	struct fsent *pair[2] = { NULL, &s->loop };
+	struct xq_freeze req;
+	struct xq_status st;
+	struct xq_fs out[2];
+	unsigned int i, refs;
+	uint64_t t0, took;
+	int ret;
+
+	pair[0] = loop_host(s, t);
+	if (!pair[0])
+		return;
+	ret = xq_module_refcnt(&refs);
+	if (!CHECK(t, ret == 0, "cannot read the module's reference count: %s", strerror(-ret)))
+		return;
+	/* Unsynced data: the loop filesystem's freeze must flush it through the image. */
+	ret = pattern_write(s->loop.mnt, s->nonce + 200);
+	CHECK(t, ret == 0, "cannot write to %s: %s", s->loop.mnt, strerror(-ret));
+
+	t0 = now_ns();
+	ret = freeze_set(s->fd, pair, wrong, 2, 0, WRONG_ORDER_TIMEOUT_MS, &req, out);
+	took = now_ns() - t0;
+	tap_diag("wrongly ordered loop stack: FREEZE returned %s after %.0f ms (timeout %u ms)",
+		 ret ? strerror(-ret) : "success", took / 1e6, WRONG_ORDER_TIMEOUT_MS);
+	CHECK(t, ret == -ETIMEDOUT, "FREEZE in the wrong order: %s, expected ETIMEDOUT",
+	      ret ? strerror(-ret) : "success");
+	CHECK(t, req.err_errno == ETIMEDOUT, "err_errno %d, expected ETIMEDOUT (%d)",
+	      req.err_errno, ETIMEDOUT);
+	CHECK(t, req.err_major == major(s->loop.dev) && req.err_minor == minor(s->loop.dev),
+	      "the error names %u:%u, expected the loop filesystem %u:%u (%s)", req.err_major,
+	      req.err_minor, major(s->loop.dev), minor(s->loop.dev), s->loop.mnt);
+	CHECK(t, !strncmp(req.err_fstype, s->loop.fstype, XQ_FSTYPE_LEN),
+	      "err_fstype '%.16s', expected '%s'", req.err_fstype, s->loop.fstype);
+	CHECK(t, took >= (WRONG_ORDER_TIMEOUT_MS - 1) * NSEC_PER_MSEC &&
+		 took <= (WRONG_ORDER_TIMEOUT_MS + WRONG_ORDER_SLACK_MS) * NSEC_PER_MSEC,
+	      "FREEZE returned after %.0f ms, expected %u to %u ms", took / 1e6,
+	      WRONG_ORDER_TIMEOUT_MS, WRONG_ORDER_TIMEOUT_MS + WRONG_ORDER_SLACK_MS);
+	if (ret == 0)
+		xq_thaw(s->fd, NULL);
+	ret = xq_status(s->fd, &st, NULL, 0);
+	CHECK(t, ret == 0 && st.state == XQ_STATE_IDLE && st.nfs == 0 &&
+		 st.last_end == XQ_END_FAILED,
+	      "STATUS after the timed-out FREEZE: state %u, %u filesystems, last end %s; expected idle, 0, failed",
+	      st.state, st.nfs, xq_end_name(st.last_end));
+	wait_module_refs(t, refs, LATE_WORKER_MS);
+	for (i = 0; i < 2; i++)
+		expect_writable(t, pair[i], LATE_WORKER_MS);
+	expect_idle(t, s->fd, XQ_END_FAILED);
+
+	ret = pattern_write(s->loop.mnt, s->nonce + 201);
+	CHECK(t, ret == 0, "cannot write to %s: %s", s->loop.mnt, strerror(-ret));
+	ret = freeze_set(s->fd, pair, right, 2, 0, 30000, &req, out);
+	if (!CHECK(t, ret == 0, "FREEZE in the right order: %s (err %d on %u:%u %s)",
+		   strerror(-ret), req.err_errno, req.err_major, req.err_minor, req.err_fstype))
+		return;
+	check_frozen_list(t, pair, 2, &req, out);
+	ret = xq_thaw(s->fd, NULL);
+	CHECK(t, ret == 0, "THAW: %s", strerror(-ret));
+	for (i = 0; i < 2; i++)
+		expect_writable(t, pair[i], 2000);
 	expect_idle(t, s->fd, XQ_END_THAW);
 }

@@ -145,6 +145,18 @@ int xq_set_fault(const char *ko, unsigned int index)
 	return xq_module_load(ko, params);
 }
 
+/* How many references the module has: one per open file, one per running freeze. */
+int xq_module_refcnt(unsigned int *refs)
+{
+	char buf[32];
+	int ret;
+
+	ret = read_string("/sys/module/" XQ_MODULE_NAME "/refcnt", buf, sizeof(buf));
+	if (ret)
+		return ret;
+	return sscanf(buf, "%u", refs) == 1 ? 0 : -EINVAL;
+}
+
 const char *xq_end_name(uint32_t end)
 {
 	static const char *const names[] = {
