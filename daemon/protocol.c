@@ -214,6 +214,15 @@ static const char *quote(const char *value, char *buf, size_t len)
 	return buf;
 }
 
+/* What dom0 and the agent put in the mailbox for one exchange, but its status. */
+static void clear_mailbox(const struct proto *p, struct proto_out *out)
+{
+	static const char *const keys[] = { "snapshot", "snapuuid", "snapinfo", "snaptype" };
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		op_rm(out, "%s/%s", p->vss, keys[i]);
+}
+
 static void report(struct proto *p, struct proto_out *out);
 
 static __attribute__((format(printf, 4, 5)))
@@ -403,8 +412,7 @@ void proto_guest_read(struct proto *p, const struct proto_guest *g, struct proto
 		goto fail;
 	op_write(out, "provider-initialized", "%s/status", p->vss);
 	/* Leftovers of an earlier exchange would be read as this one's. */
-	op_rm(out, "%s/snapshot", p->vss);
-	op_rm(out, "%s/snapuuid", p->vss);
+	clear_mailbox(p, out);
 	for (size_t i = 0; i < g->nvbds; i++)
 		if (add_disk(p, &g->vbds[i]))
 			goto fail;
@@ -667,7 +675,7 @@ static void report(struct proto *p, struct proto_out *out)
 	}
 	write_extras(p, out);
 	if (p->vss[0]) {
-		op_rm(out, "%s/snapshot", p->vss);
+		clear_mailbox(p, out);
 		op_rm(out, "%s/status", p->vss);
 	}
 	op_write(out, p->error ? "snapshot-error" : "snapshot-created", SNAP "status");
