@@ -35,7 +35,9 @@ static void usage(FILE *out)
 		"VM is a domid, a VM uuid or a domain name.\n\nCommands:\n", program_name);
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fprintf(out, "\n'%s COMMAND --help' describes a command; see also xquiesce-host(8).\n",
+	fprintf(out, "\n  -h, --help     show this help\n"
+		"  -V, --version  show the version\n"
+		"\n'%s COMMAND --help' describes a command; see also xquiesce-host(8).\n",
 		program_name);
 }
 
@@ -83,6 +85,10 @@ int main(int argc, char *argv[])
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(stdout);
+		return XQ_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")) {
+		printf("%s %s\n", program_name, XQ_VERSION);
 		return XQ_EXIT_OK;
 	}
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
