@@ -17,6 +17,8 @@
 
 #include "command.h"
 
+volatile sig_atomic_t command_interrupted;
+
 #define OUTPUT_MAX (64 * 1024)
 
 static long long now_ms(void)
@@ -49,6 +51,8 @@ static int collect(int fd, long long deadline, char *buf, size_t *len)
 	int left;
 
 	for (;;) {
+		if (command_interrupted)
+			return -EINTR;
 		left = deadline - now_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
@@ -104,7 +108,7 @@ int command_run(const char *cmd, char *const env[], int timeout_ms, char **outpu
 	setpgid(pid, pid);
 	r = collect(pipefd[0], deadline, buf, &len);
 	close(pipefd[0]);
-	if (r == -ETIMEDOUT)
+	if (r == -ETIMEDOUT || r == -EINTR)
 		kill(-pid, SIGKILL);
 	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
 		;

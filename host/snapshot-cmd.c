@@ -3,11 +3,13 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "command.h"
 #include "lock.h"
 #include "prepare.h"
 #include "snapshot.h"
@@ -70,7 +72,10 @@ static void usage(FILE *out)
 "  4  VM_SNAPSHOT_WITH_QUIESCE_PLUGIN_DEOS_NOT_RESPOND: request not taken\n"
 "  5  VM_SNAPSHOT_WITH_QUIESCE_TIMEOUT: no result in time\n"
 "  6  VM_SNAPSHOT_WITH_QUIESCE_FAILED: the guest or the snapshot failed\n"
-"  7  another snapshot of this VM is running\n");
+"  7  another snapshot of this VM is running\n"
+"\n"
+"SIGINT, SIGTERM and SIGHUP end it cleanly: the command is killed, a frozen\n"
+"guest gets snapshots-failed, every key is removed (exit status 1).\n");
 }
 
 static int parse_seconds(const char *opt, const char *arg, int *ms)
@@ -117,6 +122,28 @@ static void print_report(const struct vm *vm, const struct snapshot_report *repo
 		       report->guest_keys[i], eq + 1);
 	}
 	fflush(stdout);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	command_interrupted = 1;
+}
+
+/*
+ * SIGINT, SIGTERM and SIGHUP end the snapshot cleanly: the command is
+ * killed, the guest gets snapshots-failed, every key is removed. No
+ * SA_RESTART, so that poll() returns at once.
+ */
+static void catch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	const int signals[] = { SIGINT, SIGTERM, SIGHUP };
+	size_t i;
+
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+		sigaction(signals[i], &sa, NULL);
 }
 
 static const char *default_command(void)
@@ -207,6 +234,7 @@ int snapshot_main(int argc, char *argv[])
 		code = XQ_EXIT_ERROR;
 		goto out;
 	}
+	catch_signals();
 	code = snapshot_vm(xs, &vm, &opts, &report);
 	print_report(&vm, &report);
 	if (code)

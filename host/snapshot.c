@@ -307,6 +307,8 @@ static int take_snapshot(struct run *run)
 	if (r == -ETIMEDOUT)
 		fail(report, XQ_EXIT_FAILED, "the snapshot command ran longer than %d ms and was killed",
 		     run->opts->command_timeout_ms);
+	else if (r == -EINTR)
+		fail(report, XQ_EXIT_ERROR, "interrupted: the snapshot command was killed");
 	else if (r == -ECHILD)
 		fail(report, XQ_EXIT_FAILED, "the snapshot command failed (%s %d)",
 		     WIFEXITED(status) ? "exit status" : "signal",
@@ -494,6 +496,15 @@ static enum xq_exit wait_and_serve(struct run *run)
 	snprintf(status_path, sizeof(status_path), "%s/status", run->vss);
 	snprintf(action_path, sizeof(action_path), "%s/control/snapshot/action", dom);
 	for (;;) {
+		/* Interrupted: the guest is told the snapshot failed, and thaws. */
+		if (command_interrupted) {
+			if (value_is(run->xs, "create-snapshots", status_path))
+				xsu_write(run->xs, "snapshots-failed", "%s", status_path);
+			if (!report->detail[0])
+				fail(report, XQ_EXIT_ERROR, "interrupted by a signal");
+			report->outcome = XQ_EXIT_ERROR;
+			return XQ_EXIT_ERROR;
+		}
 		if (value_is(run->xs, "create-snapshots", status_path))
 			serve_create_snapshots(run);
 		if (!acked && node_gone(run->xs, action_path)) {

@@ -209,12 +209,12 @@ xq_build_dom0() {
 # Boots the hypervisor with the dom0 image under QEMU (TCG) and copies the
 # serial console to stdout. SCENARIO names the script in /xq that dom0 runs.
 xq_boot() {
-	local xen=$1 dom0_kernel=$2 dom0_initrd=$3 scenario=$4 guest=$5
+	local xen=$1 dom0_kernel=$2 dom0_initrd=$3 scenario=$4 guest=$5 extra=${6:-}
 	timeout --foreground "${XQ_BOOT_TIMEOUT:-900}" qemu-system-x86_64 -accel tcg -cpu qemu64 \
 		-m 3072 -smp 2 -nographic -no-reboot -nodefaults -serial stdio \
 		-kernel "$xen" \
 		-append "console=com1 com1=115200 dom0_mem=2048M,max:2048M noreboot" \
-		-initrd "$dom0_kernel console=hvc0 panic=-1 quiet xq.run=$scenario xq.guest=$guest,$dom0_initrd"
+		-initrd "$dom0_kernel console=hvc0 panic=-1 quiet xq.run=$scenario xq.guest=$guest $extra,$dom0_initrd"
 }
 
 # Builds the project's module for the guest kernel series and the daemon,
