@@ -109,10 +109,10 @@ static int group_setup(void **state)
  * Thaws the lower filesystem first: the upper one's thaw writes through
  * it. The loop device lets go of its file a little after losetup -d, and
  * the workers of an abandoned freeze of their descriptors a little after
- * it was undone, so unmounting may take a few tries.
+ * it was undone, so unmounting may take a few tries (up to 10 s after a
+ * failed test, so that nothing is left mounted on the shared machine).
  */
-#define UMOUNT_RETRY "for i in 1 2 3 4 5 6 7 8 9 10; do umount '%s' 2>/dev/null && break; " \
-		     "sleep 0.2; done"
+#define UMOUNT_RETRY "for i in $(seq 50); do umount '%s' 2>/dev/null && break; sleep 0.2; done"
 
 static int group_teardown(void **state)
 {
