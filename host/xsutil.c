@@ -21,35 +21,38 @@ static char *vformat(const char *fmt, va_list ap)
 	return s;
 }
 
+/* Declares PATH formatted from the variable arguments after FMT. */
+#define FORMAT_PATH(path, fmt)			\
+	char *path;				\
+	do {					\
+		va_list ap_;			\
+		va_start(ap_, fmt);		\
+		path = vformat(fmt, ap_);	\
+		va_end(ap_);			\
+	} while (0)
+
 /* The value, NUL-terminated and malloc'ed, or NULL with errno set. */
 char *xsu_read(struct xs_handle *xs, const char *fmt, ...)
 {
 	unsigned int len;
-	char *path, *value;
-	va_list ap;
-	int saved;
+	char *value = NULL;
+	int saved = ENOMEM;
 
-	va_start(ap, fmt);
-	path = vformat(fmt, ap);
-	va_end(ap);
-	if (!path)
-		return NULL;
-	value = xs_read(xs, XBT_NULL, path, &len);
-	saved = errno;
-	free(path);
+	FORMAT_PATH(path, fmt);
+	if (path) {
+		value = xs_read(xs, XBT_NULL, path, &len);
+		saved = errno;
+		free(path);
+	}
 	errno = saved;
 	return value;
 }
 
 int xsu_write(struct xs_handle *xs, const char *value, const char *fmt, ...)
 {
-	char *path;
-	va_list ap;
 	int r = 0;
 
-	va_start(ap, fmt);
-	path = vformat(fmt, ap);
-	va_end(ap);
+	FORMAT_PATH(path, fmt);
 	if (!path)
 		return -ENOMEM;
 	if (!xs_write(xs, XBT_NULL, path, value, strlen(value)))
@@ -61,13 +64,9 @@ int xsu_write(struct xs_handle *xs, const char *value, const char *fmt, ...)
 /* Removes a subtree; a node that is already gone is not an error. */
 int xsu_rm(struct xs_handle *xs, const char *fmt, ...)
 {
-	char *path;
-	va_list ap;
 	int r = 0;
 
-	va_start(ap, fmt);
-	path = vformat(fmt, ap);
-	va_end(ap);
+	FORMAT_PATH(path, fmt);
 	if (!path)
 		return -ENOMEM;
 	if (!xs_rm(xs, XBT_NULL, path) && errno != ENOENT)
@@ -79,18 +78,15 @@ int xsu_rm(struct xs_handle *xs, const char *fmt, ...)
 /* The children of a node (one malloc'ed block), or NULL with errno set. */
 char **xsu_list(struct xs_handle *xs, unsigned int *n, const char *fmt, ...)
 {
-	char *path, **list;
-	va_list ap;
-	int saved;
+	char **list = NULL;
+	int saved = ENOMEM;
 
-	va_start(ap, fmt);
-	path = vformat(fmt, ap);
-	va_end(ap);
-	if (!path)
-		return NULL;
-	list = xs_directory(xs, XBT_NULL, path, n);
-	saved = errno;
-	free(path);
+	FORMAT_PATH(path, fmt);
+	if (path) {
+		list = xs_directory(xs, XBT_NULL, path, n);
+		saved = errno;
+		free(path);
+	}
 	errno = saved;
 	return list;
 }
