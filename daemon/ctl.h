@@ -10,9 +10,6 @@
 #include "discovery.h"
 #include "freezer.h"
 
-#ifndef XQ_VERSION
-#define XQ_VERSION "0.1"
-#endif
 
 /* Options a subcommand accepts, as a mask for ctl_parse(). */
 enum {

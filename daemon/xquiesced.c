@@ -30,9 +30,6 @@
 #include "state.h"
 #include "xenstore.h"
 
-#ifndef XQ_VERSION
-#define XQ_VERSION "0.1"
-#endif
 
 #define EXIT_USAGE	2
 #define EXIT_CONFIG	78	/* EX_CONFIG, as systemd.exec(5) names it */

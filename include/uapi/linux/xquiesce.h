@@ -3,7 +3,7 @@
  * xquiesce: freeze every filesystem of a Xen guest's disks in one call.
  *
  * The misc device /dev/xquiesce (mode 0600; every ioctl also requires
- * CAP_SYS_ADMIN) takes four commands.
+ * CAP_SYS_ADMIN) takes three commands.
  *
  * XQ_IOC_FREEZE freezes a set of filesystems, all or nothing. The set is
  *   the union of
