@@ -57,6 +57,8 @@ int config_init(struct xq_config *cfg)
 		.dom0_timeout_ms = 10 * MS_PER_S,
 		.on_freeze_failure = ON_FREEZE_FAILURE_FAIL,
 		.presync = true,
+		.drain_ms = 100,
+		.drain_dirty_bytes = 8 << 20,
 		.log_level = LOG_INFO,
 	};
 	return set_string(&cfg->hooks_dir, XQ_HOOKS_DIR);
@@ -129,6 +131,35 @@ static int parse_duration(struct config_parser *p, const char *key, const char *
 			    key, value, min_ms, max_ms / MS_PER_S);
 	*out = ms;
 	return 0;
+}
+
+/* "8388608", "8192K", "8M", "1G": whole numbers, binary units. */
+static int parse_size(struct config_parser *p, const char *key, const char *value,
+		      uint64_t min, uint64_t max, uint64_t *out)
+{
+	static const struct { const char *suffix; unsigned int shift; } units[] = {
+		{ "", 0 }, { "K", 10 }, { "M", 20 }, { "G", 30 },
+	};
+	unsigned long long n;
+	char *end;
+	size_t i;
+
+	if (isdigit((unsigned char)value[0])) {
+		errno = 0;
+		n = strtoull(value, &end, 10);
+		for (i = 0; !errno && i < sizeof(units) / sizeof(units[0]); i++) {
+			if (strcmp(end, units[i].suffix))
+				continue;
+			if (n > max >> units[i].shift || n << units[i].shift < min)
+				return fail(p, "%s: \"%s\" is out of range (expected %lluM to "
+					    "%lluG)", key, value, (unsigned long long)min >> 20,
+					    (unsigned long long)max >> 30);
+			*out = n << units[i].shift;
+			return 0;
+		}
+	}
+	return fail(p, "%s: \"%s\" is not a size (expected e.g. 8M, 512K, 1G or bytes)",
+		    key, value);
 }
 
 static int parse_bool(struct config_parser *p, const char *key, const char *value, bool *out)
@@ -259,6 +290,10 @@ static int parse_pair(struct config_parser *p, const char *key, const char *valu
 	}
 	if (!strcmp(key, "hook_timeout"))
 		return parse_duration(p, key, value, 100, 3600 * MS_PER_S, &cfg->hook_timeout_ms);
+	if (!strcmp(key, "drain"))
+		return parse_duration(p, key, value, 0, 10 * MS_PER_S, &cfg->drain_ms);
+	if (!strcmp(key, "drain_dirty_bytes"))
+		return parse_size(p, key, value, 1ULL << 20, 64ULL << 30, &cfg->drain_dirty_bytes);
 	if (!strcmp(key, "on_freeze_failure"))
 		return parse_policy(p, key, value, &cfg->on_freeze_failure);
 	if (!strcmp(key, "presync"))
@@ -272,7 +307,8 @@ static int parse_pair(struct config_parser *p, const char *key, const char *valu
 	if (!strcmp(key, "log_level"))
 		return parse_log_level(p, key, value, &cfg->log_level);
 	return fail(p, "unknown key \"%s\" (expected freeze_timeout, dom0_timeout, hook_timeout, "
-		    "on_freeze_failure, presync, hooks_dir, exclude_mount, exclude_fstype or log_level)",
+		    "drain, drain_dirty_bytes, on_freeze_failure, presync, hooks_dir, exclude_mount, "
+		    "exclude_fstype or log_level)",
 		    key);
 }
 

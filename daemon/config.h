@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define XQ_CONFIG_PATH		"/etc/xquiesce/xquiesced.conf"
 #define XQ_HOOKS_DIR		"/etc/xquiesce/hooks.d"
@@ -25,6 +26,8 @@ struct xq_config {
 	unsigned int dom0_timeout_ms;	/* wait for dom0 after create-snapshots */
 	enum freeze_failure_policy on_freeze_failure;
 	bool presync;			/* syncfs everything before freezing */
+	unsigned int drain_ms;		/* dirty-memory drain before it; 0: none */
+	uint64_t drain_dirty_bytes;	/* vm.dirty_bytes during the drain */
 	int log_level;			/* LOG_ERR .. LOG_DEBUG */
 	char *hooks_dir;
 	char **exclude_mounts;		/* fnmatch(3) patterns, NULL-terminated */

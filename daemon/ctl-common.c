@@ -176,6 +176,9 @@ void ctl_print_frozen(FILE *to, const struct discovery *d, const struct freeze_r
 	fprintf(to, "method:   %s%s\n", freezer_method_name(r->method),
 		r->method == FREEZE_PER_MOUNT ?
 		" (FIFREEZE: no kernel watchdog, no thaw if this program dies)" : "");
+	if (r->drain_ns)
+		fprintf(to, "drain:    %u ms with dirty memory capped, before the freeze\n",
+			freezer_drain_ms(r));
 	fprintf(to, "frozen:   %u filesystem%s in %.1f ms\n", r->nfs, r->nfs == 1 ? "" : "s",
 		r->frozen_ns > r->start_ns ? ms(r->frozen_ns - r->start_ns) : 0.0);
 	if (r->nskipped)
@@ -217,6 +220,8 @@ int ctl_freeze(const struct ctl_opts *o, const struct discovery *d, struct freez
 		/* Only without exclusions and outside tests, as the agent does. */
 		.all_blkfront = !o->cfg.nexclude_mounts && !o->cfg.nexclude_fstypes &&
 				!o->ntest_disks,
+		.drain_ms = o->cfg.drain_ms,
+		.drain_dirty_bytes = o->cfg.drain_dirty_bytes,
 	};
 	int r;
 

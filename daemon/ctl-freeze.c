@@ -33,7 +33,7 @@ static const char usage[] =
 	"  -t, --timeout SECONDS       thaw after this long, 1 to 600 (default 10)\n"
 	"      --freezer METHOD        auto (default: the module, else FIFREEZE), module\n"
 	"                              or fifreeze\n"
-	"  -c, --config FILE           configuration: exclusions, presync (default\n"
+	"  -c, --config FILE           configuration: exclusions, presync, drain (default\n"
 	"                              " XQ_CONFIG_PATH ")\n"
 	"      --test-as-xen-disk DEV  FOR TESTS: treat block device DEV as a Xen disk\n"
 	"  -h, --help                  show this help\n";

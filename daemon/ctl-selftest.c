@@ -11,7 +11,7 @@ static const char usage[] =
 	"snapshot (without running the hooks), thaws at once, and prints for each\n"
 	"filesystem the pre-sync time and when it froze, then the whole freeze window.\n"
 	"Exits 0 when the freeze and the thaw both succeeded.\n\n"
-	"  -c, --config FILE           configuration: exclusions, presync (default\n"
+	"  -c, --config FILE           configuration: exclusions, presync, drain (default\n"
 	"                              " XQ_CONFIG_PATH ")\n"
 	"      --freezer METHOD        auto (default: the module, else FIFREEZE), module\n"
 	"                              or fifreeze\n"

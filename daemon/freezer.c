@@ -48,35 +48,70 @@ void freezer_copy_name(char *dst, size_t len, const char *src, size_t srclen)
 void freezer_init(struct freezer *f)
 {
 	*f = (struct freezer){ .method = FREEZE_NONE, .module_fd = -1 };
+	drain_init(&f->drain);
+}
+
+static void start_drain(struct freezer *f, const struct freezer_options *opt)
+{
+	uint64_t start = freezer_now_ns();
+	int r;
+
+	if (!opt->drain_ms)
+		return;
+	r = drain_begin(&f->drain, opt->drain_paths, opt->drain_ms, opt->drain_dirty_bytes);
+	if (r == -EEXIST)
+		WRN("no dirty-memory drain before this freeze: %s exists (another drain is "
+		    "running, or an agent died in one; xquiesced restores the limits from it "
+		    "when it starts)", f->drain.failed);
+	else if (r == -ERANGE)
+		WRN("no dirty-memory drain before this freeze: vm.dirty_bytes and "
+		    "vm.dirty_ratio are both 0, which could not be put back");
+	else if (r)
+		WRN("no dirty-memory drain before this freeze: %s: %s", f->drain.failed,
+		    strerror(-r));
+	else
+		f->result.drain_ns = freezer_now_ns() - start;
+}
+
+/* At once after the freeze call: held (frozen) or not, the log takes it. */
+static void end_drain(struct freezer *f, int freeze_err)
+{
+	int r = drain_restore(&f->drain);
+
+	if (r)
+		ERR("cannot restore vm.dirty_bytes=%s / vm.dirty_ratio=%s after the drain: %s; "
+		    "%s keeps them for xquiesced's next start", f->drain.bytes, f->drain.ratio,
+		    strerror(-r), f->drain.saved);
+	if (freeze_err)
+		drain_finish(&f->drain);
 }
 
 int freezer_freeze(struct freezer *f, const struct discovery *d,
 		   const struct freezer_options *opt)
 {
-	int fd, r;
+	int fd = -1, r;
 
 	if (f->method != FREEZE_NONE)
 		return -EBUSY;
 	f->result = (struct freeze_result){ .method = FREEZE_NONE };
 	if (opt->backend != FREEZER_FIFREEZE) {
 		fd = module_open();
-		if (fd >= 0) {
-			r = module_freeze(f, fd, d, opt);
-			goto out;
-		}
-		if (opt->backend == FREEZER_MODULE) {
+		if (fd < 0 && opt->backend == FREEZER_MODULE) {
 			snprintf(f->result.message, sizeof(f->result.message),
 				 "cannot use the xquiesce module (/dev/%s): %s", XQ_DEVICE_NAME,
 				 strerror(-fd));
 			f->result.error = fd;
 			return fd;
 		}
-		WRN("the xquiesce module is not available (/dev/%s: %s); freezing with FIFREEZE "
-		    "per filesystem instead, a weaker freeze: no watchdog in the kernel, and no "
-		    "thaw if the agent dies while frozen", XQ_DEVICE_NAME, strerror(-fd));
+		if (fd < 0)
+			WRN("the xquiesce module is not available (/dev/%s: %s); freezing with "
+			    "FIFREEZE per filesystem instead, a weaker freeze: no watchdog in the "
+			    "kernel, and no thaw if the agent dies while frozen", XQ_DEVICE_NAME,
+			    strerror(-fd));
 	}
-	r = fifreeze_freeze(f, d, opt);
-out:
+	start_drain(f, opt);
+	r = fd >= 0 ? module_freeze(f, fd, d, opt) : fifreeze_freeze(f, d, opt);
+	end_drain(f, r);
 	f->result.error = r;
 	if (r == 0)
 		f->result.method = f->method;
@@ -101,6 +136,7 @@ int freezer_thaw(struct freezer *f)
 	f->result.thawed_ns = freezer_now_ns();
 	f->result.thaw_error = r;
 	log_release();
+	drain_finish(&f->drain);
 	return r;
 }
 
@@ -109,6 +145,11 @@ unsigned int freezer_window_ms(const struct freeze_result *r)
 	if (!r->start_ns || r->thawed_ns < r->start_ns)
 		return 0;
 	return (r->thawed_ns - r->start_ns + 999999) / 1000000;
+}
+
+unsigned int freezer_drain_ms(const struct freeze_result *r)
+{
+	return (r->drain_ns + 999999) / 1000000;
 }
 
 const char *freezer_method_name(enum freeze_method method)

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <linux/xquiesce.h>
 
+#include "drain.h"
+
 struct discovery;
 struct fifreeze_state;
 
@@ -36,6 +38,9 @@ struct freezer_options {
 	/* Also let the module freeze blkfront filesystems discovery missed
 	 * (other mount namespaces); only without configured exclusions. */
 	bool all_blkfront;
+	unsigned int drain_ms;		/* cap dirty memory this long first; 0: no drain */
+	uint64_t drain_dirty_bytes;	/* the cap (vm.dirty_bytes) */
+	const struct drain_paths *drain_paths;	/* NULL: the real system */
 };
 
 struct frozen_fs {
@@ -50,6 +55,7 @@ struct freeze_result {
 	enum freeze_method method;
 	unsigned int nfs;
 	struct frozen_fs fs[XQ_MAX_DEVS];
+	uint64_t drain_ns;		/* the drain before the freeze call, 0 if none */
 	uint64_t start_ns;		/* CLOCK_MONOTONIC: freeze call began */
 	uint64_t frozen_ns;		/* last filesystem frozen */
 	uint64_t deadline_ns;		/* when the watchdog thaws */
@@ -65,12 +71,16 @@ struct freezer {
 	enum freeze_method method;	/* what holds the freeze now */
 	int module_fd;			/* /dev/xquiesce while frozen by it */
 	struct fifreeze_state *fifreeze;	/* while frozen by FIFREEZE */
+	struct drain drain;		/* its saved file stays until the thaw */
 	struct freeze_result result;
 };
 
 void freezer_init(struct freezer *f);
 /*
- * Freezes every filesystem of d that is not excluded. The log is held
+ * Freezes every filesystem of d that is not excluded, after the drain of
+ * opt (a drain that cannot run is logged, and the freeze goes on without
+ * it; the limits are restored as soon as the freeze call returns, and its
+ * saved file is removed at the thaw). The log is held
  * (log_hold()) from just before the freeze until the thaw. 0, or -errno with
  * f->result.message saying which device failed and why (nothing is left
  * frozen then). f->result.method says what was used.
@@ -82,6 +92,8 @@ int freezer_thaw(struct freezer *f);
 /* From the start of the freeze call to the end of the thaw, in ms: the
  * longest any writer can have been held. */
 unsigned int freezer_window_ms(const struct freeze_result *r);
+/* The drain before the freeze call, in ms (0: none). */
+unsigned int freezer_drain_ms(const struct freeze_result *r);
 const char *freezer_method_name(enum freeze_method method);
 /* "auto", "module" or "fifreeze" (the --freezer option): 0, or -EINVAL. */
 int freezer_backend_parse(const char *name, enum freezer_backend *backend);

@@ -22,7 +22,7 @@
 /* Result keys removed before a request is acknowledged, status first. */
 static const char *const result_keys[] = {
 	"status", "snapid", "snapuuid", "error",
-	"consistency", "freeze-window-ms", "filesystems", "hooks",
+	"consistency", "freeze-window-ms", "drain-ms", "filesystems", "hooks",
 };
 
 void proto_out_init(struct proto_out *out)
@@ -128,6 +128,7 @@ static void request_clear(struct proto *p)
 	p->frozen = false;
 	p->have_freeze = false;
 	p->window_ms = 0;
+	p->drain_ms = 0;
 }
 
 void proto_init(struct proto *p, unsigned int dom0_timeout_ms)
@@ -512,6 +513,7 @@ void proto_frozen(struct proto *p, const struct proto_freeze_result *r, struct p
 	}
 	p->have_freeze = true;
 	p->consistency = r->consistency;
+	p->drain_ms = r->drain_ms;
 	p->frozen = r->consistency != PROTO_CRASH_CONSISTENT;
 	for (size_t i = 0; i < r->nfilesystems && i < PROTO_MAX_ITEMS; i++) {
 		char **v = realloc(p->filesystems, (i + 1) * sizeof(*v));
@@ -653,6 +655,8 @@ static void write_extras(struct proto *p, struct proto_out *out)
 		op_write(out, proto_consistency_name(p->consistency), SNAP "consistency");
 		snprintf(num, sizeof(num), "%llu", p->window_ms);
 		op_write(out, num, SNAP "freeze-window-ms");
+		snprintf(num, sizeof(num), "%llu", p->drain_ms);
+		op_write(out, num, SNAP "drain-ms");
 		for (size_t i = 0; i < p->nfilesystems; i++)
 			op_write(out, p->filesystems[i], SNAP "filesystems/%zu", i);
 	}
@@ -702,6 +706,7 @@ void proto_summary(const struct proto *p, struct proto_summary *s)
 		.error = p->error ? p->error_text : NULL,
 		.consistency = p->have_freeze ? proto_consistency_name(p->consistency) : NULL,
 		.window_ms = p->window_ms,
+		.drain_ms = p->drain_ms,
 		.snapuuid = p->error || !p->snapuuid[0] ? NULL : p->snapuuid,
 		.filesystems = p->filesystems,
 		.nfilesystems = p->nfilesystems,

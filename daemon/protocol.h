@@ -123,6 +123,7 @@ struct proto_freeze_result {
 	enum proto_consistency consistency;
 	const struct proto_item *filesystems;	/* name: mount point */
 	size_t nfilesystems;
+	unsigned long long drain_ms;	/* dirty-memory drain before the freeze call */
 };
 
 struct proto_thaw_result {
@@ -159,6 +160,7 @@ struct proto {
 	char **filesystems;
 	size_t nfilesystems;
 	unsigned long long window_ms;
+	unsigned long long drain_ms;
 	char **hook_keys, **hook_texts;
 	size_t nhooks;
 	/* The last request's outcome, kept for the log and for status; the
@@ -212,6 +214,7 @@ struct proto_summary {
 	const char *error;		/* error/message, NULL on success */
 	const char *consistency;	/* NULL when nothing was frozen or decided */
 	unsigned long long window_ms;
+	unsigned long long drain_ms;
 	const char *snapuuid;		/* NULL on failure */
 	char *const *filesystems;
 	size_t nfilesystems;

@@ -259,6 +259,8 @@ static void step_freeze(struct daemon *d, struct proto_out *out)
 		/* the module also takes blkfront filesystems discovery cannot
 		 * see (other mount namespaces), unless some are excluded */
 		.all_blkfront = !d->cfg.nexclude_mounts && !d->cfg.nexclude_fstypes,
+		.drain_ms = d->cfg.drain_ms,
+		.drain_dirty_bytes = d->cfg.drain_dirty_bytes,
 	};
 	struct proto_freeze_result res = { 0 };
 	const struct proto_disk *disks;
@@ -297,6 +299,7 @@ static void step_freeze(struct daemon *d, struct proto_out *out)
 		}
 		goto done;
 	}
+	res.drain_ms = freezer_drain_ms(&d->freezer.result);
 	switch (d->freezer.result.method) {
 	case FREEZE_KERNEL:
 		res.consistency = PROTO_KERNEL_FREEZE;
@@ -443,6 +446,7 @@ static void save_outcome(struct daemon *d)
 		.error = sum.error,
 		.consistency = sum.consistency,
 		.window_ms = sum.window_ms,
+		.drain_ms = sum.drain_ms,
 		.filesystems = filesystems,
 		.hooks = hooks,
 		.snapuuid = sum.snapuuid,
@@ -692,6 +696,21 @@ static void lock_memory(void)
 #endif
 }
 
+/* An agent that died mid-drain left the dirty-memory limits capped. */
+static void recover_drain(void)
+{
+	struct drain dr;
+	int r = drain_recover(&dr, NULL);
+
+	if (r > 0)
+		WRN("an agent died during a dirty-memory drain: vm.dirty_bytes=%s "
+		    "vm.dirty_ratio=%s restored from %s", dr.bytes, dr.ratio, dr.saved);
+	else if (r < 0)
+		ERR("cannot restore the dirty-memory limits saved by an agent that died during a "
+		    "drain: %s: %s; check vm.dirty_bytes and vm.dirty_ratio, then remove %s",
+		    dr.failed, strerror(-r), DRAIN_SAVED_PATH);
+}
+
 static void loop(struct daemon *d)
 {
 	while (!d->stopping) {
@@ -733,6 +752,7 @@ int main(int argc, char **argv)
 	if (r)
 		return r;
 	log_setup(d.debug ? LOG_DEBUG : LOG_INFO);
+	recover_drain();
 	notify_state(DAEMON_STARTING, "reading the configuration");
 	r = config_load(&d.cfg, d.config_path, err, sizeof(err));
 	if (r) {

@@ -63,6 +63,8 @@ static void test_defaults(void **state)
 	assert_int_equal(t->cfg.dom0_timeout_ms, 10000);
 	assert_int_equal(t->cfg.on_freeze_failure, ON_FREEZE_FAILURE_FAIL);
 	assert_true(t->cfg.presync);
+	assert_int_equal(t->cfg.drain_ms, 100);
+	assert_int_equal(t->cfg.drain_dirty_bytes, 8388608);
 	assert_int_equal(t->cfg.log_level, LOG_INFO);
 	assert_string_equal(t->cfg.hooks_dir, "/etc/xquiesce/hooks.d");
 	assert_int_equal(t->cfg.nexclude_mounts, 0);
@@ -169,6 +171,57 @@ static void test_bad_values(void **state)
 	assert_true(t->cfg.presync);
 }
 
+static void test_drain_keys(void **state)
+{
+	static const struct { const char *value; unsigned long long bytes; } sizes[] = {
+		{ "8388608", 8388608 }, { "2048K", 2097152 }, { "16M", 16777216 },
+		{ "1G", 1073741824 }, { "64G", 68719476736ULL }, { "1M", 1048576 },
+	};
+	struct t *t = *state;
+	char line[64];
+	size_t i;
+
+	parse_ok(t, "drain = 0");
+	assert_int_equal(t->cfg.drain_ms, 0);
+	parse_ok(t, "drain = 250ms");
+	assert_int_equal(t->cfg.drain_ms, 250);
+	parse_ok(t, "drain = 10s");
+	assert_int_equal(t->cfg.drain_ms, 10000);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		snprintf(line, sizeof(line), "drain_dirty_bytes = %s", sizes[i].value);
+		parse_ok(t, line);
+		assert_int_equal(t->cfg.drain_dirty_bytes, sizes[i].bytes);
+	}
+	t->p.line = 0;
+	parse_fails(t, "drain = 10001ms",
+		    "line 1: drain: \"10001ms\" is out of range (expected 0 ms to 10 s)");
+	parse_fails(t, "drain = a while",
+		    "line 2: drain: \"a while\" is not a duration (expected e.g. 10, 10s, 500ms, "
+		    "2min)");
+	parse_fails(t, "drain_dirty_bytes = 8MB",
+		    "line 3: drain_dirty_bytes: \"8MB\" is not a size (expected e.g. 8M, 512K, 1G "
+		    "or bytes)");
+	parse_fails(t, "drain_dirty_bytes = 8m",
+		    "line 4: drain_dirty_bytes: \"8m\" is not a size (expected e.g. 8M, 512K, 1G "
+		    "or bytes)");
+	parse_fails(t, "drain_dirty_bytes = -8M",
+		    "line 5: drain_dirty_bytes: \"-8M\" is not a size (expected e.g. 8M, 512K, 1G "
+		    "or bytes)");
+	parse_fails(t, "drain_dirty_bytes = 1048575",
+		    "line 6: drain_dirty_bytes: \"1048575\" is out of range (expected 1M to 64G)");
+	parse_fails(t, "drain_dirty_bytes = 65G",
+		    "line 7: drain_dirty_bytes: \"65G\" is out of range (expected 1M to 64G)");
+	parse_fails(t, "drain_dirty_bytes = 18446744073709551615G",
+		    "line 8: drain_dirty_bytes: \"18446744073709551615G\" is out of range "
+		    "(expected 1M to 64G)");
+	parse_fails(t, "drain_dirty_bytes = 99999999999999999999",
+		    "line 9: drain_dirty_bytes: \"99999999999999999999\" is not a size (expected "
+		    "e.g. 8M, 512K, 1G or bytes)");
+	/* The refused lines changed nothing. */
+	assert_int_equal(t->cfg.drain_ms, 10000);
+	assert_int_equal(t->cfg.drain_dirty_bytes, 1048576);
+}
+
 static void test_bad_lines(void **state)
 {
 	struct t *t = *state;
@@ -179,8 +232,8 @@ static void test_bad_lines(void **state)
 	parse_fails(t, "presync =   # nothing", "line 3: presync: missing value");
 	parse_fails(t, "Freeze_Timeout = 10",
 		    "line 4: unknown key \"Freeze_Timeout\" (expected freeze_timeout, "
-		    "dom0_timeout, hook_timeout, on_freeze_failure, presync, hooks_dir, "
-		    "exclude_mount, exclude_fstype or log_level)");
+		    "dom0_timeout, hook_timeout, drain, drain_dirty_bytes, on_freeze_failure, "
+		    "presync, hooks_dir, exclude_mount, exclude_fstype or log_level)");
 	parse_fails(t, "exclude_fstype = ext4,averyveryveryveryveryverylongtypename",
 		    "line 5: exclude_fstype: \"averyveryveryveryveryverylongtypename\" is too long for a "
 		    "filesystem type");
@@ -283,6 +336,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_every_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_durations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drain_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_lines, setup, teardown),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_load_refuses),

@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The dirty-memory drain on a fake /proc/sys tree (plain files in a
+ * temporary directory): what is saved, what is capped, which limit of the
+ * pair is put back, the restore after a freeze that failed, and the
+ * recovery at start after an agent died mid-drain. The host's own
+ * vm.dirty_* are never touched. A plain file does not zero the other
+ * limit of the pair as the kernel does; where that matters the test does
+ * it, and it reads only the first line, as the kernel parses it.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmocka-compat.h"
+#include "discovery.h"
+#include "drain.h"
+#include "freezer.h"
+#include "test-file.h"
+
+#define CAP	8388608ULL
+
+struct tree {
+	char dir[64];
+	char sysctl[96], run[96], saved[128];
+	struct drain_paths paths;
+	struct drain dr;
+};
+
+static void put(const struct tree *t, const char *name, const char *text)
+{
+	char path[192];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/vm/%s", t->sysctl, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* The first line of vm/name, as the kernel would read the value. */
+static const char *limit(const struct tree *t, const char *name, char *buf, size_t len)
+{
+	char path[192];
+
+	snprintf(path, sizeof(path), "%s/vm/%s", t->sysctl, name);
+	file_text(path, buf, len);
+	buf[strcspn(buf, "\n")] = '\0';
+	return buf;
+}
+
+static const char *bytes(const struct tree *t)
+{
+	static char buf[64];
+
+	return limit(t, "dirty_bytes", buf, sizeof(buf));
+}
+
+static const char *ratio(const struct tree *t)
+{
+	static char buf[64];
+
+	return limit(t, "dirty_ratio", buf, sizeof(buf));
+}
+
+static bool saved_exists(const struct tree *t)
+{
+	return access(t->saved, F_OK) == 0;
+}
+
+static int setup(void **state)
+{
+	struct tree *t = calloc(1, sizeof(*t));
+	char vm[128];
+
+	if (!t)
+		return -1;
+	snprintf(t->dir, sizeof(t->dir), "/tmp/xq-drain.XXXXXX");
+	if (!mkdtemp(t->dir))
+		return -1;
+	snprintf(t->sysctl, sizeof(t->sysctl), "%s/sys", t->dir);
+	snprintf(vm, sizeof(vm), "%s/vm", t->sysctl);
+	/* the saved file's directory is made by the drain, as /run/xquiesce */
+	snprintf(t->run, sizeof(t->run), "%s/run", t->dir);
+	snprintf(t->saved, sizeof(t->saved), "%s/dirty.saved", t->run);
+	if (mkdir(t->sysctl, 0755) || mkdir(vm, 0755))
+		return -1;
+	t->paths = (struct drain_paths){ .sysctl = t->sysctl, .saved = t->saved };
+	drain_init(&t->dr);
+	*state = t;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct tree *t = *state;
+	char cmd[128];
+
+	drain_finish(&t->dr);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
+	if (system(cmd))
+		return -1;
+	free(t);
+	return 0;
+}
+
+static void test_ratio_in_force_is_capped_then_restored(void **state)
+{
+	struct tree *t = *state;
+	struct timespec start, end;
+	char text[128];
+
+	put(t, "dirty_bytes", "0\n");
+	put(t, "dirty_ratio", "20\n");
+	assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &start), 0);
+	assert_int_equal(drain_begin(&t->dr, &t->paths, 30, CAP), 0);
+	assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &end), 0);
+	assert_true((end.tv_sec - start.tv_sec) * 1000000000L + end.tv_nsec - start.tv_nsec >=
+		    30000000);
+	assert_string_equal(bytes(t), "8388608");
+	assert_string_equal(file_text(t->saved, text, sizeof(text)),
+			    "dirty_bytes=0\ndirty_ratio=20\n");
+	/* what the kernel did on the write to dirty_bytes */
+	put(t, "dirty_ratio", "0\n");
+
+	assert_int_equal(drain_restore(&t->dr), 0);
+	assert_string_equal(ratio(t), "20");
+	/* dirty_bytes cannot be written with 0: the kernel zeroes it on the ratio write */
+	assert_string_equal(bytes(t), "8388608");
+	assert_true(saved_exists(t));
+	drain_finish(&t->dr);
+	assert_false(saved_exists(t));
+}
+
+static void test_bytes_in_force_is_restored(void **state)
+{
+	struct tree *t = *state;
+
+	put(t, "dirty_bytes", "268435456\n");
+	put(t, "dirty_ratio", "0\n");
+	assert_int_equal(drain_begin(&t->dr, &t->paths, 1, CAP), 0);
+	assert_string_equal(bytes(t), "8388608");
+	put(t, "dirty_ratio", "7\n");	/* must not be written back */
+	assert_int_equal(drain_restore(&t->dr), 0);
+	assert_string_equal(bytes(t), "268435456");
+	assert_string_equal(ratio(t), "7");
+	drain_finish(&t->dr);
+	assert_false(saved_exists(t));
+}
+
+static void test_lower_dirty_bytes_is_not_raised(void **state)
+{
+	struct tree *t = *state;
+
+	put(t, "dirty_bytes", "4194304\n");
+	put(t, "dirty_ratio", "0\n");
+	/* a cap of 8 MiB would let writers dirty more than now */
+	assert_int_equal(drain_begin(&t->dr, &t->paths, 1, CAP), 0);
+	assert_string_equal(bytes(t), "4194304");
+	assert_int_equal(drain_restore(&t->dr), 0);
+	assert_string_equal(bytes(t), "4194304");
+}
+
+static void test_both_zero_is_refused_untouched(void **state)
+{
+	struct tree *t = *state;
+
+	put(t, "dirty_bytes", "0\n");
+	put(t, "dirty_ratio", "0\n");
+	assert_int_equal(drain_begin(&t->dr, &t->paths, 1, CAP), -ERANGE);
+	assert_non_null(strstr(t->dr.failed, "/vm/dirty_ratio"));
+	assert_string_equal(bytes(t), "0");
+	assert_false(saved_exists(t));
+}
+
+static void test_existing_saved_file_stops_a_second_drain(void **state)
+{
+	struct tree *t = *state;
+	struct drain second;
+
+	put(t, "dirty_bytes", "0\n");
+	put(t, "dirty_ratio", "20\n");
+	assert_int_equal(drain_begin(&t->dr, &t->paths, 1, CAP), 0);
+	put(t, "dirty_ratio", "0\n");
+	/* a second drain now would save the first one's cap as the original */
+	assert_int_equal(drain_begin(&second, &t->paths, 1, 1048576), -EEXIST);
+	assert_string_equal(second.failed, t->saved);
+	assert_string_equal(bytes(t), "8388608");
+	assert_int_equal(drain_restore(&t->dr), 0);
+	assert_string_equal(ratio(t), "20");
+}
+
+static void test_missing_sysctl_is_named(void **state)
+{
+	struct tree *t = *state;
+	char expect[192];
+
+	put(t, "dirty_bytes", "0\n");
+	snprintf(expect, sizeof(expect), "%s/vm/dirty_ratio", t->sysctl);
+	assert_int_equal(drain_begin(&t->dr, &t->paths, 1, CAP), -ENOENT);
+	assert_string_equal(t->dr.failed, expect);
+	assert_false(saved_exists(t));
+	assert_int_equal(t->dr.bytes_fd, -1);
+}
+
+static void test_garbage_limit_is_refused(void **state)
+{
+	struct tree *t = *state;
+
+	put(t, "dirty_bytes", "lots\n");
+	put(t, "dirty_ratio", "20\n");
+	assert_int_equal(drain_begin(&t->dr, &t->paths, 1, CAP), -EINVAL);
+	assert_non_null(strstr(t->dr.failed, "/vm/dirty_bytes"));
+	assert_string_equal(bytes(t), "lots");
+	assert_false(saved_exists(t));
+}
+
+/* Through the dispatcher: the FIFREEZE backend finds nothing to freeze. */
+static void test_freeze_failure_restores_and_removes(void **state)
+{
+	struct tree *t = *state;
+	const struct freezer_options opt = {
+		.backend = FREEZER_FIFREEZE, .drain_ms = 20, .drain_dirty_bytes = CAP,
+		.drain_paths = &t->paths,
+	};
+	struct discovery d = { 0 };
+	struct freezer f;
+
+	put(t, "dirty_bytes", "134217728\n");
+	put(t, "dirty_ratio", "0\n");
+	freezer_init(&f);
+	assert_true(freezer_freeze(&f, &d, &opt) < 0);
+	assert_int_equal(f.method, FREEZE_NONE);
+	assert_true(freezer_drain_ms(&f.result) >= 20);
+	assert_string_equal(bytes(t), "134217728");
+	assert_false(saved_exists(t));
+	assert_int_equal(f.drain.bytes_fd, -1);
+}
+
+static void test_no_drain_when_off(void **state)
+{
+	struct tree *t = *state;
+	const struct freezer_options opt = {
+		.backend = FREEZER_FIFREEZE, .drain_ms = 0, .drain_dirty_bytes = CAP,
+		.drain_paths = &t->paths,
+	};
+	struct discovery d = { 0 };
+	struct freezer f;
+
+	put(t, "dirty_bytes", "lots\n");	/* would fail a drain, and be logged */
+	freezer_init(&f);
+	assert_true(freezer_freeze(&f, &d, &opt) < 0);
+	assert_int_equal(f.result.drain_ns, 0);
+	assert_int_equal(freezer_drain_ms(&f.result), 0);
+	assert_false(saved_exists(t));
+}
+
+static void save(const struct tree *t, const char *text)
+{
+	FILE *f;
+
+	mkdir(t->run, 0755);
+	f = fopen(t->saved, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_recovery_restores_the_ratio(void **state)
+{
+	struct tree *t = *state;
+	struct drain dr;
+
+	/* the agent died with the cap in force: the kernel had zeroed the ratio */
+	put(t, "dirty_bytes", "8388608\n");
+	put(t, "dirty_ratio", "0\n");
+	save(t, "dirty_bytes=0\ndirty_ratio=20\n");
+	assert_int_equal(drain_recover(&dr, &t->paths), 1);
+	assert_string_equal(dr.bytes, "0");
+	assert_string_equal(dr.ratio, "20");
+	assert_string_equal(dr.saved, t->saved);
+	assert_string_equal(ratio(t), "20");
+	assert_false(saved_exists(t));
+	/* once done, nothing more to do */
+	put(t, "dirty_ratio", "30\n");
+	assert_int_equal(drain_recover(&dr, &t->paths), 0);
+	assert_string_equal(ratio(t), "30");
+}
+
+static void test_recovery_restores_dirty_bytes(void **state)
+{
+	struct tree *t = *state;
+	struct drain dr;
+
+	put(t, "dirty_bytes", "8388608\n");
+	put(t, "dirty_ratio", "0\n");
+	save(t, "dirty_bytes=536870912\ndirty_ratio=0\n");
+	assert_int_equal(drain_recover(&dr, &t->paths), 1);
+	assert_string_equal(bytes(t), "536870912");
+	assert_string_equal(ratio(t), "0");
+	assert_false(saved_exists(t));
+}
+
+/* What drain_begin() saves is what drain_recover() reads. */
+static void test_recovery_after_a_drain_that_never_ended(void **state)
+{
+	struct tree *t = *state;
+	struct drain dr;
+
+	put(t, "dirty_bytes", "0\n");
+	put(t, "dirty_ratio", "15\n");
+	assert_int_equal(drain_begin(&t->dr, &t->paths, 1, CAP), 0);
+	put(t, "dirty_ratio", "0\n");
+	/* the agent dies here: its descriptors close, the file stays */
+	close(t->dr.bytes_fd);
+	close(t->dr.ratio_fd);
+	drain_init(&t->dr);
+	assert_int_equal(drain_recover(&dr, &t->paths), 1);
+	assert_string_equal(ratio(t), "15");
+	assert_false(saved_exists(t));
+}
+
+static void test_recovery_refuses_a_damaged_file(void **state)
+{
+	static const char *const damaged[] = {
+		"dirty_bytes=0\n",
+		"dirty_bytes=0\ndirty_ratio=20; echo\n",
+		"dirty_bytes=-1\ndirty_ratio=20\n",
+		"dirty_ratio=20\ndirty_bytes=0\n",
+		"",
+	};
+	struct tree *t = *state;
+	struct drain dr;
+	size_t i;
+
+	for (i = 0; i < sizeof(damaged) / sizeof(damaged[0]); i++) {
+		put(t, "dirty_bytes", "8388608\n");
+		put(t, "dirty_ratio", "0\n");
+		save(t, damaged[i]);
+		assert_int_equal(drain_recover(&dr, &t->paths), -EINVAL);
+		assert_string_equal(dr.failed, t->saved);
+		/* nothing written, and the file stays for someone to look at */
+		assert_string_equal(bytes(t), "8388608");
+		assert_string_equal(ratio(t), "0");
+		assert_true(saved_exists(t));
+	}
+}
+
+static void test_recovery_failure_keeps_the_file(void **state)
+{
+	struct tree *t = *state;
+	char expect[192];
+	struct drain dr;
+
+	/* no vm/ files: nothing to restore them to */
+	save(t, "dirty_bytes=0\ndirty_ratio=20\n");
+	snprintf(expect, sizeof(expect), "%s/vm/dirty_bytes", t->sysctl);
+	assert_int_equal(drain_recover(&dr, &t->paths), -ENOENT);
+	assert_string_equal(dr.failed, expect);
+	assert_true(saved_exists(t));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_ratio_in_force_is_capped_then_restored, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_bytes_in_force_is_restored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lower_dirty_bytes_is_not_raised, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_both_zero_is_refused_untouched, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_existing_saved_file_stops_a_second_drain, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_missing_sysctl_is_named, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_garbage_limit_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_freeze_failure_restores_and_removes, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_no_drain_when_off, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recovery_restores_the_ratio, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recovery_restores_dirty_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recovery_after_a_drain_that_never_ended, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_recovery_refuses_a_damaged_file, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_recovery_failure_keeps_the_file, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests_name("drain", tests, NULL, NULL);
+}
