@@ -74,19 +74,21 @@ xq_xen_tree() {
 # Copies a program and the shared libraries it needs into the initramfs root
 # ROOT. LIBPATH lists extra library directories searched before the host's.
 xq_add_program() {
-	local root=$1 src=$2 dest=${3:-$2} lib
+	local root=$1 src=$2 dest=${3:-$2} lib libs
 	mkdir -p "$root$(dirname "$dest")"
 	cp -L "$src" "$root$dest" || xq_die "cannot copy $src"
-	LD_LIBRARY_PATH=${LIBPATH:-} ldd "$src" 2>/dev/null | grep -oE '/[^ ]+\.so[^ ]*' |
-		while read -r lib; do
-			case $lib in
-			*/ld-linux-x86-64.so.2) dest=/lib64/ld-linux-x86-64.so.2 ;;
-			*) dest=/lib/x86_64-linux-gnu/${lib##*/} ;;
-			esac
-			[ -e "$root$dest" ] && continue
-			mkdir -p "$root${dest%/*}"
-			cp -L "$lib" "$root$dest"
-		done
+	# ldd fails on a static binary (make static): it has nothing to copy.
+	libs=$(LD_LIBRARY_PATH=${LIBPATH:-} ldd "$src" 2>/dev/null |
+		grep -oE '/[^ ]+\.so[^ ]*') || true
+	for lib in $libs; do
+		case $lib in
+		*/ld-linux-x86-64.so.2) dest=/lib64/ld-linux-x86-64.so.2 ;;
+		*) dest=/lib/x86_64-linux-gnu/${lib##*/} ;;
+		esac
+		[ -e "$root$dest" ] && continue
+		mkdir -p "$root${dest%/*}"
+		cp -L "$lib" "$root$dest" || xq_die "cannot copy $lib"
+	done
 }
 
 # Copies modules (and what they depend on) from kernel tree KTREE into ROOT
