@@ -26,6 +26,7 @@
 
 #include "command.h"
 #include "snapshot.h"
+#include "watch.h"
 #include "xsutil.h"
 
 struct vdi {
@@ -46,6 +47,7 @@ struct run {
 	const struct snapshot_opts *opts;
 	struct snapshot_report *report;
 	struct disks disks;
+	struct watch watches[2];	/* control/snapshot (XAPI's), /vss/<uuid> */
 	char vss[64];		/* /vss/<uuid> */
 	long long start;
 };
@@ -486,12 +488,15 @@ static enum xq_exit wait_and_serve(struct run *run)
 	const struct snapshot_opts *opts = run->opts;
 	struct snapshot_report *report = run->report;
 	const char *dom = run->vm->dom_path;
-	struct pollfd pfd = { .fd = xs_fileno(run->xs), .events = POLLIN };
+	struct pollfd pfds[2] = {
+		{ .fd = run->watches[0].fd, .events = POLLIN },
+		{ .fd = run->watches[1].fd, .events = POLLIN },
+	};
 	char status_path[96], action_path[96];
 	long long deadline, now;
 	bool acked = false;
 	char *status;
-	void *event;
+	int i;
 
 	snprintf(status_path, sizeof(status_path), "%s/status", run->vss);
 	snprintf(action_path, sizeof(action_path), "%s/control/snapshot/action", dom);
@@ -532,10 +537,13 @@ static enum xq_exit wait_and_serve(struct run *run)
 			return fail(report, XQ_EXIT_TIMEOUT,
 				    "the guest reported no result within %d ms", opts->timeout_ms);
 		}
-		if (poll(&pfd, 1, deadline - now) < 0 && errno != EINTR)
+		if (poll(pfds, 2, deadline - now) < 0 && errno != EINTR)
 			return fail(report, XQ_EXIT_ERROR, "poll: %s", strerror(errno));
-		while ((event = xs_check_watch(run->xs)))
-			free(event);
+		for (i = 0; i < 2; i++)
+			if (pfds[i].revents && watch_drain(&run->watches[i]))
+				return fail(report, XQ_EXIT_ERROR,
+					    "lost the xenstore watch on %s",
+					    i ? run->vss : "control/snapshot");
 	}
 }
 
@@ -564,7 +572,10 @@ static void clean_up(struct run *run)
 int snapshot_vm(struct xs_handle *xs, const struct vm *vm, const struct snapshot_opts *opts,
 		struct snapshot_report *report)
 {
-	struct run run = { .xs = xs, .vm = vm, .opts = opts, .report = report };
+	struct run run = {
+		.xs = xs, .vm = vm, .opts = opts, .report = report,
+		.watches = { { .pid = -1, .fd = -1 }, { .pid = -1, .fd = -1 } },
+	};
 	char control_path[96];
 	int r;
 
@@ -579,9 +590,12 @@ int snapshot_vm(struct xs_handle *xs, const struct vm *vm, const struct snapshot
 	r = disks_read(xs, vm, &run.disks);
 	if (r)
 		return fail(report, XQ_EXIT_ERROR, "cannot read the VM's disks: %s", strerror(-r));
-	if (!xs_watch(xs, control_path, "xapi") || !xs_watch(xs, run.vss, "snapwatchd")) {
+	r = watch_start(&run.watches[0], control_path);
+	if (!r)
+		r = watch_start(&run.watches[1], run.vss);
+	if (r) {
 		fail(report, XQ_EXIT_ERROR, "cannot watch %s and %s: %s", control_path, run.vss,
-		     strerror(errno));
+		     strerror(-r));
 		goto out;
 	}
 	clean_up(&run);
@@ -594,8 +608,8 @@ int snapshot_vm(struct xs_handle *xs, const struct vm *vm, const struct snapshot
 	wait_and_serve(&run);
 out:
 	clean_up(&run);
-	xs_unwatch(xs, control_path, "xapi");
-	xs_unwatch(xs, run.vss, "snapwatchd");
+	watch_stop(&run.watches[0]);
+	watch_stop(&run.watches[1]);
 	disks_free(&run.disks);
 	return report->outcome;
 }
