@@ -5,13 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "drain.h"
 
-#define SAVED_FORMAT	"dirty_bytes=%s\ndirty_ratio=%s\n"
+#define SAVED_FORMAT	"dirty_bytes=%s\ndirty_ratio=%s\ncap=%s\n"
 
 static const char *sysctl_root(const struct drain_paths *paths)
 {
@@ -32,7 +33,7 @@ static int fail(struct drain *dr, const char *path, int err)
 
 void drain_init(struct drain *dr)
 {
-	*dr = (struct drain){ .bytes_fd = -1, .ratio_fd = -1 };
+	*dr = (struct drain){ .bytes_fd = -1, .ratio_fd = -1, .saved_fd = -1 };
 }
 
 static int fail_limit(struct drain *dr, const struct drain_paths *paths, const char *name,
@@ -111,35 +112,121 @@ static int restore_limits(const struct drain *dr)
 	return write_limit(dr->ratio_fd, dr->ratio);
 }
 
-/* O_EXCL: a second drain must not save the first one's cap as the original. */
-static int save_limits(struct drain *dr, const char *path)
+/*
+ * Opens and locks the saved file. A drain that ends removes its file while
+ * it holds the lock, so a file that is gone or replaced once we hold the
+ * lock is not the one to use: open the one there now. -EBUSY: a drain runs.
+ */
+static int lock_saved(struct drain *dr, const char *path, bool create)
 {
-	char dir[PATH_MAX], text[2 * DRAIN_VALUE_LEN + 32], *slash;
-	ssize_t n;
-	int fd, len, r = 0;
+	char dir[PATH_MAX], *slash;
+	struct stat held, named;
+	int fd, tries, r;
 
 	snprintf(dir, sizeof(dir), "%s", path);
 	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
+	if (create && slash && slash != dir) {
 		*slash = '\0';
 		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 			return fail(dr, dir, -errno);
 	}
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return fail(dr, path, -errno);
-	len = snprintf(text, sizeof(text), SAVED_FORMAT, dr->bytes, dr->ratio);
-	n = write(fd, text, len);
-	if (n != len)
-		r = n < 0 ? -errno : -EIO;
-	if (close(fd) < 0 && !r)
-		r = -errno;
-	if (r) {
-		unlink(path);
-		return fail(dr, path, r);
+	for (tries = 0; tries < 3; tries++) {
+		fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+		if (fd < 0)
+			return fail(dr, path, -errno);
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			r = errno == EWOULDBLOCK ? -EBUSY : -errno;
+			close(fd);
+			return fail(dr, path, r);
+		}
+		if (!fstat(fd, &held) && !stat(path, &named) && held.st_dev == named.st_dev &&
+		    held.st_ino == named.st_ino) {
+			dr->saved_fd = fd;
+			snprintf(dr->saved, sizeof(dr->saved), "%s", path);
+			return 0;
+		}
+		close(fd);
 	}
-	snprintf(dr->saved, sizeof(dr->saved), "%s", path);
-	return 0;
+	return fail(dr, path, -EAGAIN);
+}
+
+/* Removes the file unless it holds limits that are not back yet; unlocks. */
+static void unlock_saved(struct drain *dr)
+{
+	if (dr->saved_fd < 0)
+		return;
+	if (!dr->pending)
+		unlink(dr->saved);
+	close(dr->saved_fd);
+	dr->saved_fd = -1;
+}
+
+static int write_saved(struct drain *dr)
+{
+	char text[3 * DRAIN_VALUE_LEN + 32];
+	int len = snprintf(text, sizeof(text), SAVED_FORMAT, dr->bytes, dr->ratio, dr->cap);
+	ssize_t n;
+
+	dr->pending = true;
+	if (ftruncate(dr->saved_fd, 0) < 0)
+		return fail(dr, dr->saved, -errno);
+	n = pwrite(dr->saved_fd, text, len, 0);
+	if (n == len)
+		return 0;
+	/* nothing is capped yet: a torn file must not look like a dead drain */
+	dr->pending = false;
+	return fail(dr, dr->saved, n < 0 ? -errno : -EIO);
+}
+
+/* -ENODATA: an empty file, from a drain that died before it saved anything. */
+static int read_saved(struct drain *dr)
+{
+	char text[3 * DRAIN_VALUE_LEN + 32], expect[sizeof(text)];
+	ssize_t n = pread(dr->saved_fd, text, sizeof(text) - 1, 0);
+
+	if (n < 0)
+		return fail(dr, dr->saved, -errno);
+	if (n == 0)
+		return -ENODATA;
+	text[n] = '\0';
+	if (sscanf(text, "dirty_bytes=%23[0-9]\ndirty_ratio=%23[0-9]\ncap=%23[0-9]\n", dr->bytes,
+		   dr->ratio, dr->cap) != 3)
+		return fail(dr, dr->saved, -EINVAL);
+	/* nothing but the three lines, exactly as written */
+	snprintf(expect, sizeof(expect), SAVED_FORMAT, dr->bytes, dr->ratio, dr->cap);
+	return strcmp(text, expect) ? fail(dr, dr->saved, -EINVAL) : 0;
+}
+
+/*
+ * The locked file is a dead drain's: its limits go back if its cap is still
+ * in force; other values there now were put by someone since. 1 when they
+ * went back, 0 when nothing had to be done, -errno (the file stays).
+ */
+static int undo_dead_drain(struct drain *dr, const struct drain_paths *paths)
+{
+	char now[DRAIN_VALUE_LEN];
+	int r = read_saved(dr);
+
+	if (r == -ENODATA)
+		return 0;
+	dr->pending = true;
+	if (!r && dr->bytes_fd < 0)
+		r = open_limits(dr, paths);
+	if (!r && (r = read_limit(dr->bytes_fd, now)) < 0)
+		return fail_limit(dr, paths, "dirty_bytes", r);
+	if (r)
+		return r;
+	if (strcmp(now, dr->cap)) {
+		dr->pending = false;
+		return 0;
+	}
+	r = restore_limits(dr);
+	if (r)
+		return fail_limit(dr, paths, strcmp(dr->bytes, "0") ? "dirty_bytes" : "dirty_ratio",
+				  r);
+	dr->pending = false;
+	dr->recovered = true;
+	return 1;
 }
 
 static void sleep_ms(unsigned int ms)
@@ -160,11 +247,14 @@ static void sleep_ms(unsigned int ms)
 int drain_begin(struct drain *dr, const struct drain_paths *paths, unsigned int ms,
 		uint64_t cap_bytes)
 {
-	char cap[DRAIN_VALUE_LEN];
 	int r;
 
 	drain_init(dr);
-	r = open_limits(dr, paths);
+	r = lock_saved(dr, saved_path(paths), true);
+	if (!r)
+		r = undo_dead_drain(dr, paths);
+	if (r >= 0)
+		r = dr->bytes_fd < 0 ? open_limits(dr, paths) : 0;
 	if (!r && (r = read_limit(dr->bytes_fd, dr->bytes)) < 0)
 		fail_limit(dr, paths, "dirty_bytes", r);
 	if (!r && (r = read_limit(dr->ratio_fd, dr->ratio)) < 0)
@@ -172,22 +262,24 @@ int drain_begin(struct drain *dr, const struct drain_paths *paths, unsigned int 
 	/* dirty_bytes cannot be set to 0: both at 0 could not be put back */
 	if (!r && !strcmp(dr->bytes, "0") && !strcmp(dr->ratio, "0"))
 		r = fail_limit(dr, paths, "dirty_ratio", -ERANGE);
-	if (!r)
-		r = save_limits(dr, saved_path(paths));
 	if (r) {
-		close_limits(dr);
+		drain_finish(dr);
 		return r;
 	}
 	/* a lower dirty_bytes in force is cap enough */
-	if (!strcmp(dr->bytes, "0") || strtoull(dr->bytes, NULL, 10) > cap_bytes) {
-		snprintf(cap, sizeof(cap), "%llu", (unsigned long long)cap_bytes);
-		r = write_limit(dr->bytes_fd, cap);
-		if (r < 0) {
-			/* a failed write may still have changed it */
-			drain_restore(dr);
-			drain_finish(dr);
-			return fail_limit(dr, paths, "dirty_bytes", r);
-		}
+	if (!strcmp(dr->bytes, "0") || strtoull(dr->bytes, NULL, 10) > cap_bytes)
+		snprintf(dr->cap, sizeof(dr->cap), "%llu", (unsigned long long)cap_bytes);
+	else
+		snprintf(dr->cap, sizeof(dr->cap), "%s", dr->bytes);
+	r = write_saved(dr);
+	if (!r && strcmp(dr->cap, dr->bytes) && (r = write_limit(dr->bytes_fd, dr->cap)) < 0) {
+		/* a failed write may still have changed it */
+		drain_restore(dr);
+		fail_limit(dr, paths, "dirty_bytes", r);
+	}
+	if (r) {
+		drain_finish(dr);
+		return r;
 	}
 	sleep_ms(ms);
 	return 0;
@@ -200,57 +292,27 @@ int drain_restore(struct drain *dr)
 	if (dr->bytes_fd < 0)
 		return 0;
 	r = restore_limits(dr);
-	dr->restored = !r;
+	if (!r)
+		dr->pending = false;
 	return r;
 }
 
 void drain_finish(struct drain *dr)
 {
-	if (dr->saved[0] && dr->restored)
-		unlink(dr->saved);
-	dr->saved[0] = '\0';
+	unlock_saved(dr);
 	close_limits(dr);
-}
-
-static int read_saved(struct drain *dr, const char *path)
-{
-	char text[2 * DRAIN_VALUE_LEN + 32], expect[sizeof(text)];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return errno == ENOENT ? -ENOENT : fail(dr, path, -errno);
-	n = read(fd, text, sizeof(text) - 1);
-	close(fd);
-	if (n < 0)
-		return fail(dr, path, -errno);
-	text[n] = '\0';
-	if (sscanf(text, "dirty_bytes=%23[0-9]\ndirty_ratio=%23[0-9]\n", dr->bytes,
-		   dr->ratio) != 2)
-		return fail(dr, path, -EINVAL);
-	/* nothing but the two lines, exactly as written */
-	snprintf(expect, sizeof(expect), SAVED_FORMAT, dr->bytes, dr->ratio);
-	return strcmp(text, expect) ? fail(dr, path, -EINVAL) : 0;
 }
 
 int drain_recover(struct drain *dr, const struct drain_paths *paths)
 {
-	const char *path = saved_path(paths);
 	int r;
 
 	drain_init(dr);
-	r = read_saved(dr, path);
-	if (r == -ENOENT)
+	r = lock_saved(dr, saved_path(paths), false);
+	if (r == -ENOENT || r == -EBUSY)
 		return 0;
 	if (!r)
-		r = open_limits(dr, paths);
-	if (!r && (r = restore_limits(dr)) < 0)
-		fail_limit(dr, paths, strcmp(dr->bytes, "0") ? "dirty_bytes" : "dirty_ratio", r);
-	close_limits(dr);
-	if (r)
-		return r;
-	if (unlink(path) < 0)
-		return fail(dr, path, -errno);
-	snprintf(dr->saved, sizeof(dr->saved), "%s", path);
-	return 1;
+		r = undo_dead_drain(dr, paths);
+	drain_finish(dr);
+	return r;
 }

@@ -59,10 +59,9 @@ static void start_drain(struct freezer *f, const struct freezer_options *opt)
 	if (!opt->drain_ms)
 		return;
 	r = drain_begin(&f->drain, opt->drain_paths, opt->drain_ms, opt->drain_dirty_bytes);
-	if (r == -EEXIST)
-		WRN("no dirty-memory drain before this freeze: %s exists (another drain is "
-		    "running, or an agent died in one; xquiesced restores the limits from it "
-		    "when it starts)", f->drain.failed);
+	if (r == -EBUSY)
+		WRN("no dirty-memory drain before this freeze: another one is running (%s "
+		    "is locked)", f->drain.failed);
 	else if (r == -ERANGE)
 		WRN("no dirty-memory drain before this freeze: vm.dirty_bytes and "
 		    "vm.dirty_ratio are both 0, which could not be put back");
@@ -71,6 +70,10 @@ static void start_drain(struct freezer *f, const struct freezer_options *opt)
 		    strerror(-r));
 	else
 		f->result.drain_ns = freezer_now_ns() - start;
+	if (f->drain.recovered)
+		WRN("a drain that died had left vm.dirty_bytes capped: vm.dirty_bytes=%s "
+		    "vm.dirty_ratio=%s put back from %s", f->drain.bytes, f->drain.ratio,
+		    f->drain.saved);
 }
 
 /* At once after the freeze call: held (frozen) or not, the log takes it. */

@@ -74,6 +74,15 @@ static bool saved_exists(const struct tree *t)
 	return access(t->saved, F_OK) == 0;
 }
 
+/* What the kernel does for a process that dies: closes its files, drops its lock. */
+static void die(struct drain *dr)
+{
+	close(dr->bytes_fd);
+	close(dr->ratio_fd);
+	close(dr->saved_fd);
+	drain_init(dr);
+}
+
 static int setup(void **state)
 {
 	struct tree *t = calloc(1, sizeof(*t));
@@ -125,7 +134,7 @@ static void test_ratio_in_force_is_capped_then_restored(void **state)
 		    30000000);
 	assert_string_equal(bytes(t), "8388608");
 	assert_string_equal(file_text(t->saved, text, sizeof(text)),
-			    "dirty_bytes=0\ndirty_ratio=20\n");
+			    "dirty_bytes=0\ndirty_ratio=20\ncap=8388608\n");
 	/* what the kernel did on the write to dirty_bytes */
 	put(t, "dirty_ratio", "0\n");
 
@@ -179,7 +188,7 @@ static void test_both_zero_is_refused_untouched(void **state)
 	assert_false(saved_exists(t));
 }
 
-static void test_existing_saved_file_stops_a_second_drain(void **state)
+static void test_a_running_drain_stops_a_second(void **state)
 {
 	struct tree *t = *state;
 	struct drain second;
@@ -189,11 +198,63 @@ static void test_existing_saved_file_stops_a_second_drain(void **state)
 	assert_int_equal(drain_begin(&t->dr, &t->paths, 1, CAP), 0);
 	put(t, "dirty_ratio", "0\n");
 	/* a second drain now would save the first one's cap as the original */
-	assert_int_equal(drain_begin(&second, &t->paths, 1, 1048576), -EEXIST);
+	assert_int_equal(drain_begin(&second, &t->paths, 1, 1048576), -EBUSY);
 	assert_string_equal(second.failed, t->saved);
 	assert_string_equal(bytes(t), "8388608");
 	assert_int_equal(drain_restore(&t->dr), 0);
 	assert_string_equal(ratio(t), "20");
+	drain_finish(&t->dr);
+	/* once it is over, the next one runs */
+	assert_int_equal(drain_begin(&second, &t->paths, 1, 1048576), 0);
+	assert_string_equal(bytes(t), "1048576");
+	drain_finish(&second);
+}
+
+/* A drain killed while capped: the next drain puts the limits back first. */
+static void test_next_drain_undoes_a_dead_one(void **state)
+{
+	struct tree *t = *state;
+
+	/* dirty_bytes in force: no write to the pair's other half to mimic */
+	put(t, "dirty_bytes", "268435456\n");
+	put(t, "dirty_ratio", "0\n");
+	assert_int_equal(drain_begin(&t->dr, &t->paths, 1, CAP), 0);
+	die(&t->dr);
+	assert_string_equal(bytes(t), "8388608");
+	assert_int_equal(drain_begin(&t->dr, &t->paths, 1, CAP), 0);
+	assert_true(t->dr.recovered);
+	/* it saved the limits from before the dead drain, not its cap */
+	assert_string_equal(t->dr.bytes, "268435456");
+	assert_string_equal(bytes(t), "8388608");
+	assert_int_equal(drain_restore(&t->dr), 0);
+	assert_string_equal(bytes(t), "268435456");
+	drain_finish(&t->dr);
+	assert_false(saved_exists(t));
+}
+
+/*
+ * "xquiescectl freeze" killed while frozen: its limits were back already,
+ * and what the administrator set since stays.
+ */
+static void test_next_drain_keeps_limits_set_since_a_dead_one(void **state)
+{
+	struct tree *t = *state;
+
+	put(t, "dirty_bytes", "0\n");
+	put(t, "dirty_ratio", "20\n");
+	assert_int_equal(drain_begin(&t->dr, &t->paths, 1, CAP), 0);
+	put(t, "dirty_ratio", "0\n");
+	assert_int_equal(drain_restore(&t->dr), 0);
+	put(t, "dirty_bytes", "0\n");	/* the kernel, on the ratio write */
+	die(&t->dr);
+	assert_true(saved_exists(t));
+	put(t, "dirty_ratio", "30\n");
+	assert_int_equal(drain_begin(&t->dr, &t->paths, 1, CAP), 0);
+	assert_false(t->dr.recovered);
+	assert_string_equal(t->dr.ratio, "30");
+	put(t, "dirty_ratio", "0\n");
+	assert_int_equal(drain_restore(&t->dr), 0);
+	assert_string_equal(ratio(t), "30");
 }
 
 static void test_missing_sysctl_is_named(void **state)
@@ -280,7 +341,7 @@ static void test_recovery_restores_the_ratio(void **state)
 	/* the agent died with the cap in force: the kernel had zeroed the ratio */
 	put(t, "dirty_bytes", "8388608\n");
 	put(t, "dirty_ratio", "0\n");
-	save(t, "dirty_bytes=0\ndirty_ratio=20\n");
+	save(t, "dirty_bytes=0\ndirty_ratio=20\ncap=8388608\n");
 	assert_int_equal(drain_recover(&dr, &t->paths), 1);
 	assert_string_equal(dr.bytes, "0");
 	assert_string_equal(dr.ratio, "20");
@@ -300,7 +361,7 @@ static void test_recovery_restores_dirty_bytes(void **state)
 
 	put(t, "dirty_bytes", "8388608\n");
 	put(t, "dirty_ratio", "0\n");
-	save(t, "dirty_bytes=536870912\ndirty_ratio=0\n");
+	save(t, "dirty_bytes=536870912\ndirty_ratio=0\ncap=8388608\n");
 	assert_int_equal(drain_recover(&dr, &t->paths), 1);
 	assert_string_equal(bytes(t), "536870912");
 	assert_string_equal(ratio(t), "0");
@@ -317,12 +378,48 @@ static void test_recovery_after_a_drain_that_never_ended(void **state)
 	put(t, "dirty_ratio", "15\n");
 	assert_int_equal(drain_begin(&t->dr, &t->paths, 1, CAP), 0);
 	put(t, "dirty_ratio", "0\n");
-	/* the agent dies here: its descriptors close, the file stays */
-	close(t->dr.bytes_fd);
-	close(t->dr.ratio_fd);
-	drain_init(&t->dr);
+	die(&t->dr);
+	assert_true(saved_exists(t));
 	assert_int_equal(drain_recover(&dr, &t->paths), 1);
 	assert_string_equal(ratio(t), "15");
+	assert_false(saved_exists(t));
+}
+
+static void test_recovery_keeps_limits_set_since(void **state)
+{
+	struct tree *t = *state;
+	struct drain dr;
+
+	put(t, "dirty_bytes", "0\n");
+	put(t, "dirty_ratio", "30\n");
+	save(t, "dirty_bytes=0\ndirty_ratio=20\ncap=8388608\n");
+	assert_int_equal(drain_recover(&dr, &t->paths), 0);
+	assert_string_equal(ratio(t), "30");
+	assert_false(saved_exists(t));
+}
+
+static void test_recovery_leaves_a_running_drain_alone(void **state)
+{
+	struct tree *t = *state;
+	struct drain dr;
+
+	put(t, "dirty_bytes", "0\n");
+	put(t, "dirty_ratio", "20\n");
+	assert_int_equal(drain_begin(&t->dr, &t->paths, 1, CAP), 0);
+	put(t, "dirty_ratio", "0\n");
+	assert_int_equal(drain_recover(&dr, &t->paths), 0);
+	assert_string_equal(bytes(t), "8388608");
+	assert_true(saved_exists(t));
+}
+
+/* A drain that died between creating the file and filling it. */
+static void test_recovery_removes_an_empty_file(void **state)
+{
+	struct tree *t = *state;
+	struct drain dr;
+
+	save(t, "");
+	assert_int_equal(drain_recover(&dr, &t->paths), 0);
 	assert_false(saved_exists(t));
 }
 
@@ -330,10 +427,11 @@ static void test_recovery_refuses_a_damaged_file(void **state)
 {
 	static const char *const damaged[] = {
 		"dirty_bytes=0\n",
-		"dirty_bytes=0\ndirty_ratio=20; echo\n",
-		"dirty_bytes=-1\ndirty_ratio=20\n",
-		"dirty_ratio=20\ndirty_bytes=0\n",
-		"",
+		"dirty_bytes=0\ndirty_ratio=20\n",
+		"dirty_bytes=0\ndirty_ratio=20\ncap=8388608; echo\n",
+		"dirty_bytes=-1\ndirty_ratio=20\ncap=8388608\n",
+		"dirty_ratio=20\ndirty_bytes=0\ncap=8388608\n",
+		"dirty_bytes=0\ndirty_ratio=20\ncap=8388608\nmore\n",
 	};
 	struct tree *t = *state;
 	struct drain dr;
@@ -359,7 +457,7 @@ static void test_recovery_failure_keeps_the_file(void **state)
 	struct drain dr;
 
 	/* no vm/ files: nothing to restore them to */
-	save(t, "dirty_bytes=0\ndirty_ratio=20\n");
+	save(t, "dirty_bytes=0\ndirty_ratio=20\ncap=8388608\n");
 	snprintf(expect, sizeof(expect), "%s/vm/dirty_bytes", t->sysctl);
 	assert_int_equal(drain_recover(&dr, &t->paths), -ENOENT);
 	assert_string_equal(dr.failed, expect);
@@ -376,8 +474,10 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_both_zero_is_refused_untouched, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_existing_saved_file_stops_a_second_drain, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_a_running_drain_stops_a_second, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_next_drain_undoes_a_dead_one, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_next_drain_keeps_limits_set_since_a_dead_one,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_sysctl_is_named, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_limit_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_freeze_failure_restores_and_removes, setup,
@@ -387,6 +487,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_recovery_restores_dirty_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recovery_after_a_drain_that_never_ended, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_recovery_keeps_limits_set_since, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recovery_leaves_a_running_drain_alone, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_recovery_removes_an_empty_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recovery_refuses_a_damaged_file, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_recovery_failure_keeps_the_file, setup,
