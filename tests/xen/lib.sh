@@ -3,9 +3,10 @@
 # Builds what a Xen host in QEMU needs: the hypervisor, a Debian 6.1 PV dom0
 # with the C xenstored and xl in a busybox initramfs, and inside it a PV guest
 # kernel with its own initramfs. Every Debian package comes through
-# tests/lib/debfetch.sh and is unpacked with dpkg-deb -x into the cache; the
-# host's own Debian 12 binaries (busybox-static, e2fsprogs, xfsprogs, lvm2,
-# sqlite3) are copied in with the libraries ldd finds for them.
+# tests/lib/debfetch.sh and is unpacked with dpkg-deb -x into the cache. The
+# images are tests/lib/initramfs.sh ones: busybox, the Xen tools and the
+# host's own Debian 12 binaries (e2fsprogs, xfsprogs, lvm2, sqlite3) with the
+# libraries ldd finds for them.
 
 xq_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 xq_cache=${XQ_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xquiesce}
@@ -71,141 +72,77 @@ xq_xen_tree() {
 	echo "$dir"
 }
 
-# Copies a program and the shared libraries it needs into the initramfs root
-# ROOT. LIBPATH lists extra library directories searched before the host's.
-xq_add_program() {
-	local root=$1 src=$2 dest=${3:-$2} lib libs
-	mkdir -p "$root$(dirname "$dest")"
-	cp -L "$src" "$root$dest" || xq_die "cannot copy $src"
-	# ldd fails on a static binary (make static): it has nothing to copy.
-	libs=$(LD_LIBRARY_PATH=${LIBPATH:-} ldd "$src" 2>/dev/null |
-		grep -oE '/[^ ]+\.so[^ ]*') || true
-	for lib in $libs; do
-		case $lib in
-		*/ld-linux-x86-64.so.2) dest=/lib64/ld-linux-x86-64.so.2 ;;
-		*) dest=/lib/x86_64-linux-gnu/${lib##*/} ;;
-		esac
-		[ -e "$root$dest" ] && continue
-		mkdir -p "$root${dest%/*}"
-		cp -L "$lib" "$root$dest" || xq_die "cannot copy $lib"
-	done
-}
-
-# Copies modules (and what they depend on) from kernel tree KTREE into ROOT
-# and appends the insmod order to ROOT/etc/modules.order. Built-in modules
-# need nothing.
-xq_add_modules() {
-	local root=$1 ktree=$2 kver mod deps ko; shift 2
-	kver=$(basename "$ktree"/lib/modules/*)
-	mkdir -p "$root/modules"
-	touch "$root/etc/modules.order"
-	for mod in "$@"; do
-		deps=$(modprobe -d "$ktree" -S "$kver" --show-depends "$mod" 2>&1) ||
-			xq_die "module $mod not found for $kver: $deps"
-		for ko in $(awk '$1 == "insmod" { print $2 }' <<<"$deps"); do
-			grep -qxF "/modules/${ko##*/}" "$root/etc/modules.order" && continue
-			cp "$ko" "$root/modules/"
-			echo "/modules/${ko##*/}" >>"$root/etc/modules.order"
-		done
-	done
-}
-
-# A busybox root with the usual applet links.
-xq_busybox_root() {
-	local root=$1
-	rm -rf "$root"
-	mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,run,tmp,var/log,mnt,usr/bin,usr/sbin}
-	cp /bin/busybox "$root/bin/busybox"
-	local applet
-	for applet in $(/bin/busybox --list); do
-		[ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
-	done
-}
-
-xq_cpio() {
-	echo /lib/x86_64-linux-gnu >"$1/etc/ld.so.conf"
-	ldconfig -r "$1"
-	(cd "$1" && find . | cpio -o -H newc --quiet) | gzip -1 >"$2"
+# Runs tests/lib/initramfs.sh for an image of kernel tree KTREE: Xen's own
+# libraries come from the unpacked Xen tree, and LVM gets the no-udev
+# configuration of the test suites' busybox guests.
+xq_initramfs() {
+	local ktree=$1 out=$2 init=$3; shift 3
+	"$xq_top/tests/lib/initramfs.sh" -k "$ktree" -o "$out" -i "$init" \
+		-L "$(xq_xen_tree)/usr/lib/x86_64-linux-gnu" \
+		-b /usr/sbin/lvm -f "$xq_top/tests/lib/lvm.conf:/etc/lvm/lvm.conf" \
+		-b /usr/bin/sqlite3 "$@" || xq_die "cannot build $out"
 }
 
 # The guest's initramfs for kernel tree KTREE, written to OUT. Carries the
 # project's module and daemon when they have been built for that kernel
 # (XQ_KMOD_KO, XQ_DAEMON_DIR), and the test harness pieces of image/.
 xq_build_guest() {
-	local ktree=$1 out=$2 xen root p
+	local ktree=$1 out=$2 xen image=$xq_top/tests/xen/image p args=()
 	xen=$(xq_xen_tree)
-	root=$xq_build/guest-root
-	xq_busybox_root "$root"
-	LIBPATH=$xen/usr/lib/x86_64-linux-gnu
-	export LIBPATH
 	for p in xenstore-read xenstore-write xenstore-rm xenstore-list xenstore-ls xenstore-exists; do
-		xq_add_program "$root" "$xen/usr/bin/$p" "/usr/bin/$p"
+		args+=(-b "$xen/usr/bin/$p:/usr/bin/$p")
 	done
-	for p in /usr/sbin/lvm /usr/sbin/mke2fs /usr/sbin/mkfs.xfs /usr/bin/sqlite3; do
-		xq_add_program "$root" "$p"
-	done
-	ln -s mke2fs "$root/usr/sbin/mkfs.ext4"
-	mkdir -p "$root/etc/lvm"
-	printf 'activation {\n\tudev_sync = 0\n\tudev_rules = 0\n}\n' >"$root/etc/lvm/lvm.conf"
-	xq_add_modules "$root" "$ktree" xen-blkfront crc32c_generic ext4 xfs dm-mod loop
+	# mke2fs picks the filesystem type by the name it runs under.
+	args+=(-b /usr/sbin/mkfs.ext4 -b /usr/sbin/mkfs.xfs)
+	# ext4 and xfs ask the crypto API for crc32c, which modules.dep does not
+	# show: crc32c_generic goes before them.
+	args+=(-m xen-blkfront -m crc32c_generic -m ext4 -m xfs -m dm-mod -m loop)
 	if [ -n "${XQ_KMOD_KO:-}" ]; then
-		cp "$XQ_KMOD_KO" "$root/modules/xquiesce.ko"
-		echo /modules/xquiesce.ko >>"$root/etc/modules.order"
 		gcc -static -O2 -Wall -Wextra -Werror -I"$xq_top/include/uapi" \
-			-o "$root/usr/sbin/xq-blkfront-freeze" "$xq_top/tests/xen/image/xq-blkfront-freeze.c" ||
+			-o "$xq_build/xq-blkfront-freeze" "$image/xq-blkfront-freeze.c" ||
 			xq_die "cannot build xq-blkfront-freeze"
+		args+=(-f "$XQ_KMOD_KO:/xquiesce.ko"
+			-b "$xq_build/xq-blkfront-freeze:/usr/sbin/xq-blkfront-freeze")
 	fi
 	if [ -n "${XQ_DAEMON_DIR:-}" ]; then
-		for p in xquiesced xquiescectl; do
-			xq_add_program "$root" "$XQ_DAEMON_DIR/$p" "/usr/sbin/$p"
-		done
-		# Deadlines the scenarios wait for: dom0 gets 45 s to answer, the
-		# module's watchdog thaws after 60 s whatever the daemon does.
-		mkdir -p "$root/etc/xquiesce"
-		printf 'dom0_timeout = 45s\nfreeze_timeout = 60s\nlog_level = debug\n' \
-			>"$root/etc/xquiesce/xquiesced.conf"
+		args+=(-b "$XQ_DAEMON_DIR/xquiesced:/usr/sbin/xquiesced"
+			-b "$XQ_DAEMON_DIR/xquiescectl:/usr/sbin/xquiescectl"
+			-f "$image/xquiesced.conf:/etc/xquiesce/xquiesced.conf")
 	fi
-	mkdir -p "$root/xq"
-	cp "$xq_top"/tests/xen/image/{xqtest-shell,xq-test-responder,agent-start,workload} "$root/xq/"
-	cp "$xq_top/tests/xen/image/guest-init" "$root/init"
-	xq_cpio "$root" "$out"
+	for p in xqtest-shell xq-test-responder agent-start workload; do
+		args+=(-f "$image/$p:/xq/$p")
+	done
+	xq_initramfs "$ktree" "$out" "$image/guest-init" "${args[@]}"
 }
 
 # The dom0 initramfs: Xen tools, checkers, the dom0 tool, the scenario
 # scripts, and the guest kernel and initramfs under /guest.
 xq_build_dom0() {
-	local ktree=$1 guest_kernel=$2 guest_initrd=$3 out=$4 xen root p
+	local ktree=$1 guest_kernel=$2 guest_initrd=$3 out=$4 xen image=$xq_top/tests/xen/image p
+	local args=()
 	xen=$(xq_xen_tree)
-	root=$xq_build/dom0-root
-	xq_busybox_root "$root"
-	LIBPATH=$xen/usr/lib/x86_64-linux-gnu
-	export LIBPATH
 	for p in xl xenstored xenconsoled xen-init-dom0 libxl-save-helper; do
-		xq_add_program "$root" "$xen/usr/lib/xen-4.17/bin/$p" "/usr/lib/xen-4.17/bin/$p"
+		args+=(-b "$xen/usr/lib/xen-4.17/bin/$p:/usr/lib/xen-4.17/bin/$p")
 	done
 	for p in xenstore-read xenstore-write xenstore-rm xenstore-list xenstore-ls \
 		xenstore-chmod xenstore-exists; do
-		xq_add_program "$root" "$xen/usr/bin/$p" "/usr/bin/$p"
+		args+=(-b "$xen/usr/bin/$p:/usr/bin/$p")
 	done
-	# xl needs libgcc_s for its thread cancellation.
-	xq_add_program "$root" /lib/x86_64-linux-gnu/libgcc_s.so.1
-	for p in /usr/sbin/e2fsck /usr/sbin/dumpe2fs /usr/sbin/xfs_repair /usr/sbin/xfs_db \
-		/usr/bin/sqlite3 /usr/sbin/lvm; do
-		xq_add_program "$root" "$p"
+	# xl needs libgcc_s for its thread cancellation; glibc loads it by name.
+	args+=(-f /lib/x86_64-linux-gnu/libgcc_s.so.1:/lib/x86_64-linux-gnu/libgcc_s.so.1)
+	for p in /usr/sbin/e2fsck /usr/sbin/dumpe2fs /usr/sbin/xfs_repair /usr/sbin/xfs_db; do
+		args+=(-b "$p")
 	done
-	xq_add_program "$root" "${XQ_HOST_BIN:-$xq_top/host/xquiesce-host}" /usr/sbin/xquiesce-host
-	mkdir -p "$root/etc/xen/scripts" "$root/etc/lvm"
-	printf 'activation {\n\tudev_sync = 0\n\tudev_rules = 0\n}\n' >"$root/etc/lvm/lvm.conf"
-	cp "$xq_top/tests/xen/image/block" "$root/etc/xen/scripts/block"
-	printf 'autoballoon="off"\n' >"$root/etc/xen/xl.conf"
-	xq_add_modules "$root" "$ktree" xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs \
-		xen-blkback loop xfs
-	mkdir -p "$root/guest" "$root/xq"
-	cp "$guest_kernel" "$root/guest/vmlinuz"
-	cp "$guest_initrd" "$root/guest/initrd.gz"
-	cp "$xq_top"/tests/xen/image/{xqtest-lib.sh,scenarios,demo,smoke,snapshot-copy} "$root/xq/"
-	cp "$xq_top/tests/xen/image/dom0-init" "$root/init"
-	xq_cpio "$root" "$out"
+	args+=(-b "${XQ_HOST_BIN:-$xq_top/host/xquiesce-host}:/usr/sbin/xquiesce-host"
+		-f "$image/block:/etc/xen/scripts/block" -f "$image/xl.conf:/etc/xen/xl.conf"
+		-f "$guest_kernel:/guest/vmlinuz" -f "$guest_initrd:/guest/initrd.gz")
+	# crc32c_generic for xfs, as in xq_build_guest.
+	args+=(-m xen-evtchn -m xen-gntdev -m xen-gntalloc -m xen-privcmd -m xenfs -m xen-blkback
+		-m loop -m crc32c_generic -m xfs)
+	for p in xqtest-lib.sh scenarios demo smoke snapshot-copy; do
+		args+=(-f "$image/$p:/xq/$p")
+	done
+	xq_initramfs "$ktree" "$out" "$image/dom0-init" "${args[@]}"
 }
 
 # Boots the hypervisor with the dom0 image under QEMU (TCG) and copies the
