@@ -38,6 +38,14 @@ on_poweroff = "destroy"
 on_crash = "destroy"
 CFG
 	xl create -p /tmp/guest.cfg >/tmp/xl-create.log 2>&1 || { cat /tmp/xl-create.log; return 1; }
+	adopt_guest || return 1
+	xl unpause xqguest
+	wait_key "$D/data/xqtest/ready" 400
+}
+
+# adopt_guest: for the paused domain xqguest, fresh from xl create or xl
+# restore, sets domid, D and vm_uuid and does what XAPI's side would.
+adopt_guest() {
 	domid=$(xl domid xqguest)
 	D=/local/domain/$domid
 	vm_uuid=$(xenstore-read "$D/vm" | sed 's,^/vm/,,')
@@ -45,9 +53,7 @@ CFG
 		be=$(xenstore-read "$D/device/vbd/$dev/backend")
 		xenstore-write "$be/sm-data/vdi-uuid" "$(cat /proc/sys/kernel/random/uuid)"
 	done
-	xquiesce-host prepare "$domid" || return 1
-	xl unpause xqguest
-	wait_key "$D/data/xqtest/ready" 400
+	xquiesce-host prepare "$domid"
 }
 
 stop_guest() {
