@@ -23,11 +23,20 @@
 
 #include "xenstore.h"
 
+/*
+ * control/ itself: dom0 giving the guest control/ (xquiesce-host prepare,
+ * xenopsd) changes its permissions, which fires this, and is when a refused
+ * advertisement can succeed. Its children's events come through their own
+ * watches and are dropped from this one.
+ */
+#define CONTROL_TOKEN "control"
+
 static const struct {
 	const char *path, *token;
 } watches[] = {
 	{ STORE_FEATURE_PATH, "feature" },
 	{ STORE_ACTION_PATH, "action" },
+	{ STORE_CONTROL_PATH, CONTROL_TOKEN },
 };
 
 bool store_lost(int err)
@@ -127,8 +136,11 @@ int store_hangup_fd(const struct store *s)
 
 int store_next_event(struct store *s, char **path)
 {
-	char **ev = xs_check_watch(s->xs);
+	char **ev;
 
+	while ((ev = xs_check_watch(s->xs)) && !strcmp(ev[XS_WATCH_TOKEN], CONTROL_TOKEN) &&
+	       strcmp(ev[XS_WATCH_PATH], STORE_CONTROL_PATH))
+		free(ev);
 	if (!ev)
 		return errno ? -errno : -EAGAIN;
 	*path = strdup(ev[XS_WATCH_PATH]);

@@ -20,6 +20,7 @@ struct xs_handle;
 /* Watched paths: the path of an event decides what it is about. */
 #define STORE_FEATURE_PATH	"control/feature-quiesce"
 #define STORE_ACTION_PATH	"control/snapshot/action"
+#define STORE_CONTROL_PATH	"control"
 
 struct store {
 	struct xs_handle *xs;

@@ -566,8 +566,8 @@ static void dispatch(struct daemon *d, const char *path)
 	struct proto_out out;
 
 	proto_out_init(&out);
-	if (!strcmp(path, STORE_FEATURE_PATH)) {
-		read_and_feed(d, path, &out, proto_feature_changed);
+	if (!strcmp(path, STORE_FEATURE_PATH) || !strcmp(path, STORE_CONTROL_PATH)) {
+		read_and_feed(d, STORE_FEATURE_PATH, &out, proto_feature_changed);
 	} else if (!strcmp(path, STORE_ACTION_PATH)) {
 		read_and_feed(d, path, &out, proto_action_changed);
 	} else if (vlen && !strncmp(path, vss, vlen) && !strcmp(path + vlen, "/status")) {

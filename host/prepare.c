@@ -26,34 +26,40 @@ static int ensure_owned(struct xs_handle *xs, unsigned int domid, const char *pa
 	if (!xs_mkdir(xs, XBT_NULL, path))
 		return -errno;
 	r = xsu_owner(xs, path, &owner);
-	if (r)
+	if (r || owner == domid)
 		return r;
-	return owner == domid ? 0 : xsu_own(xs, domid, path);
+	r = xsu_own(xs, domid, path);
+	return r ? r : 1;
 }
 
 int vm_prepare(struct xs_handle *xs, const struct vm *vm, const char **failed_path)
 {
 	static const char *const guest_dirs[] = { "control", "data" };
 	char path[128], *vss;
+	int r, changed = 0;
 	size_t i;
-	int r;
 
 	*failed_path = failed;
 	for (i = 0; i < sizeof(guest_dirs) / sizeof(guest_dirs[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", vm->dom_path, guest_dirs[i]);
 		r = ensure_owned(xs, vm->domid, path);
-		if (r)
+		if (r < 0)
 			return r;
+		changed |= r;
 	}
 	snprintf(path, sizeof(path), "/vss/%s", vm->uuid);
 	r = ensure_owned(xs, vm->domid, path);
-	if (r)
+	if (r < 0)
 		return r;
+	changed |= r;
 	vss = xsu_read(xs, "%s/vss", vm->dom_path);
-	r = vss && !strcmp(vss, path) ? 0 : xsu_write(xs, path, "%s/vss", vm->dom_path);
+	if (!vss || strcmp(vss, path)) {
+		r = xsu_write(xs, path, "%s/vss", vm->dom_path);
+		changed = 1;
+	}
 	free(vss);
 	snprintf(failed, sizeof(failed), "%s/vss", vm->dom_path);
-	return r;
+	return r < 0 ? r : changed;
 }
 
 int vm_release(struct xs_handle *xs, const struct vm *vm)
@@ -91,13 +97,13 @@ static int one_vm_command(int argc, char *argv[], const char *usage_text, bool r
 				strerror(-r));
 	} else {
 		r = vm_prepare(xs, &vm, &failed_path);
-		if (r)
+		if (r < 0)
 			fprintf(stderr, "%s: cannot prepare %s for VM %s: %s\n", program_name,
 				failed_path, vm.uuid, strerror(-r));
 	}
 	vm_free(&vm);
 	xs_close(xs);
-	return r ? XQ_EXIT_ERROR : XQ_EXIT_OK;
+	return r < 0 ? XQ_EXIT_ERROR : XQ_EXIT_OK;
 }
 
 int prepare_main(int argc, char *argv[])

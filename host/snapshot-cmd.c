@@ -228,7 +228,9 @@ int snapshot_main(int argc, char *argv[])
 		goto out;
 	}
 	r = vm_prepare(xs, &vm, &failed_path);
-	if (r) {
+	/* An agent refused control/ until now advertises once it has it. */
+	opts.advert_wait_ms = r > 0 ? ADVERT_WAIT_MS : 0;
+	if (r < 0) {
 		fprintf(stderr, "%s: cannot prepare %s for VM %s: %s\n", program_name, failed_path,
 			vm.uuid, strerror(-r));
 		code = XQ_EXIT_ERROR;

@@ -556,6 +556,30 @@ static bool advertises_quiesce(struct xs_handle *xs, const char *dom_path)
 	return value_is(xs, "1", quiesce) || value_is(xs, "1", snapshot);
 }
 
+/* Whether the guest advertises quiesce, given up to wait_ms to start to. */
+static bool await_advert(struct xs_handle *xs, const char *dom_path, int wait_ms)
+{
+	long long deadline = now_ms() + wait_ms;
+	struct watch watch;
+	struct pollfd pfd;
+	char control[96];
+	bool advertised;
+
+	advertised = advertises_quiesce(xs, dom_path);
+	if (advertised || wait_ms <= 0)
+		return advertised;
+	snprintf(control, sizeof(control), "%s/control", dom_path);
+	if (watch_start(&watch, control))
+		return false;
+	pfd = (struct pollfd){ .fd = watch.fd, .events = POLLIN };
+	while (!(advertised = advertises_quiesce(xs, dom_path)) && !command_interrupted &&
+	       now_ms() < deadline)
+		if (poll(&pfd, 1, deadline - now_ms()) > 0 && watch_drain(&watch))
+			break;
+	watch_stop(&watch);
+	return advertised;
+}
+
 /* Every per-snapshot key either side wrote; the set-up of prepare stays. */
 static void clean_up(struct run *run)
 {
@@ -584,9 +608,10 @@ int snapshot_vm(struct xs_handle *xs, const struct vm *vm, const struct snapshot
 	snprintf(run.vss, sizeof(run.vss), "/vss/%s", vm->uuid);
 	snprintf(control_path, sizeof(control_path), "%s/control/snapshot", vm->dom_path);
 
-	if (!advertises_quiesce(xs, vm->dom_path))
+	if (!await_advert(xs, vm->dom_path, opts->advert_wait_ms))
 		return fail(report, XQ_EXIT_NOT_SUPPORTED,
-			    "the guest does not advertise control/feature-quiesce or feature-snapshot");
+			    "the guest does not advertise control/feature-quiesce or feature-snapshot"
+			    " (waited %d ms)", opts->advert_wait_ms);
 	r = disks_read(xs, vm, &run.disks);
 	if (r)
 		return fail(report, XQ_EXIT_ERROR, "cannot read the VM's disks: %s", strerror(-r));

@@ -10,7 +10,11 @@ struct snapshot_opts {
 	int ack_timeout_ms;	/* XAPI: 60 s for the guest to take the request */
 	int timeout_ms;		/* XAPI: snapshot_with_quiesce_timeout, 600 s */
 	int command_timeout_ms;	/* snapwatchd gave VM.snapshot 10 s */
+	int advert_wait_ms;	/* for the agent to advertise quiesce, if it does not yet */
 };
+
+/* After prepare handed control/ to the guest: the agent needs a moment. */
+#define ADVERT_WAIT_MS 5000
 
 struct snapshot_report {
 	enum xq_exit outcome;

@@ -650,10 +650,12 @@ static bool command(char *line)
 	} else if (!strcmp(cmd, "perms")) {
 		struct node *m = find(abs);
 
-		if (!m || !rest || !parse_perms(rest, m))
+		if (!m || !rest || !parse_perms(rest, m)) {
 			reply("error usage: perms PATH PERM... as in xenstore: n0 r7 (PATH must exist)");
-		else
+		} else {
+			fire(abs, false);	/* as xenstored does on SET_PERMS */
 			reply("ok");
+		}
 	} else if (!strcmp(cmd, "wait")) {
 		char *value = rest ? strtok(rest, " ") : NULL, *ms = value ? strtok(NULL, " ") : NULL;
 
