@@ -150,6 +150,13 @@ unsigned int freezer_window_ms(const struct freeze_result *r)
 	return (r->thawed_ns - r->start_ns + 999999) / 1000000;
 }
 
+unsigned int freezer_freeze_ms(const struct freeze_result *r)
+{
+	if (!r->start_ns || r->frozen_ns < r->start_ns)
+		return 0;
+	return (r->frozen_ns - r->start_ns + 999999) / 1000000;
+}
+
 unsigned int freezer_drain_ms(const struct freeze_result *r)
 {
 	return (r->drain_ns + 999999) / 1000000;

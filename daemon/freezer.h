@@ -92,6 +92,8 @@ int freezer_thaw(struct freezer *f);
 /* From the start of the freeze call to the end of the thaw, in ms: the
  * longest any writer can have been held. */
 unsigned int freezer_window_ms(const struct freeze_result *r);
+/* The freeze call itself, pre-sync included, to the last one frozen, in ms. */
+unsigned int freezer_freeze_ms(const struct freeze_result *r);
 /* The drain before the freeze call, in ms (0: none). */
 unsigned int freezer_drain_ms(const struct freeze_result *r);
 const char *freezer_method_name(enum freeze_method method);

@@ -22,7 +22,7 @@
 /* Result keys removed before a request is acknowledged, status first. */
 static const char *const result_keys[] = {
 	"status", "snapid", "snapuuid", "error",
-	"consistency", "freeze-window-ms", "drain-ms", "filesystems", "hooks",
+	"consistency", "freeze-window-ms", "drain-ms", "freeze-ms", "filesystems", "hooks",
 };
 
 void proto_out_init(struct proto_out *out)
@@ -129,6 +129,7 @@ static void request_clear(struct proto *p)
 	p->have_freeze = false;
 	p->window_ms = 0;
 	p->drain_ms = 0;
+	p->freeze_ms = 0;
 }
 
 void proto_init(struct proto *p, unsigned int dom0_timeout_ms)
@@ -514,6 +515,7 @@ void proto_frozen(struct proto *p, const struct proto_freeze_result *r, struct p
 	p->have_freeze = true;
 	p->consistency = r->consistency;
 	p->drain_ms = r->drain_ms;
+	p->freeze_ms = r->freeze_ms;
 	p->frozen = r->consistency != PROTO_CRASH_CONSISTENT;
 	for (size_t i = 0; i < r->nfilesystems && i < PROTO_MAX_ITEMS; i++) {
 		char **v = realloc(p->filesystems, (i + 1) * sizeof(*v));
@@ -657,6 +659,8 @@ static void write_extras(struct proto *p, struct proto_out *out)
 		op_write(out, num, SNAP "freeze-window-ms");
 		snprintf(num, sizeof(num), "%llu", p->drain_ms);
 		op_write(out, num, SNAP "drain-ms");
+		snprintf(num, sizeof(num), "%llu", p->freeze_ms);
+		op_write(out, num, SNAP "freeze-ms");
 		for (size_t i = 0; i < p->nfilesystems; i++)
 			op_write(out, p->filesystems[i], SNAP "filesystems/%zu", i);
 	}

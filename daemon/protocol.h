@@ -124,6 +124,7 @@ struct proto_freeze_result {
 	const struct proto_item *filesystems;	/* name: mount point */
 	size_t nfilesystems;
 	unsigned long long drain_ms;	/* dirty-memory drain before the freeze call */
+	unsigned long long freeze_ms;	/* the call: its start to the last one frozen */
 };
 
 struct proto_thaw_result {
@@ -161,6 +162,7 @@ struct proto {
 	size_t nfilesystems;
 	unsigned long long window_ms;
 	unsigned long long drain_ms;
+	unsigned long long freeze_ms;
 	char **hook_keys, **hook_texts;
 	size_t nhooks;
 	/* The last request's outcome, kept for the log and for status; the

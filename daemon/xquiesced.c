@@ -300,6 +300,7 @@ static void step_freeze(struct daemon *d, struct proto_out *out)
 		goto done;
 	}
 	res.drain_ms = freezer_drain_ms(&d->freezer.result);
+	res.freeze_ms = freezer_freeze_ms(&d->freezer.result);
 	switch (d->freezer.result.method) {
 	case FREEZE_KERNEL:
 		res.consistency = PROTO_KERNEL_FREEZE;

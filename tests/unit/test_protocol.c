@@ -100,7 +100,7 @@ static const struct proto_item mounts[] = { { .name = "/" }, { .name = "/var/lib
 
 static const struct proto_freeze_result kernel_freeze = {
 	.consistency = PROTO_KERNEL_FREEZE, .filesystems = mounts, .nfilesystems = 2,
-	.drain_ms = 101,
+	.drain_ms = 101, .freeze_ms = 37,
 };
 
 static void reset(struct t *t)
@@ -115,7 +115,7 @@ static void reset(struct t *t)
 #define ACK_OPS \
 	"rm " SNAP "status", "rm " SNAP "snapid", "rm " SNAP "snapuuid", "rm " SNAP "error", \
 	"rm " SNAP "consistency", "rm " SNAP "freeze-window-ms", "rm " SNAP "drain-ms", \
-	"rm " SNAP "filesystems", "rm " SNAP "hooks", "rm " SNAP "action"
+	"rm " SNAP "freeze-ms", "rm " SNAP "filesystems", "rm " SNAP "hooks", "rm " SNAP "action"
 
 #define HELLO_OPS \
 	"write " VSS "/status=provider-initialized", MAILBOX_OPS
@@ -261,6 +261,7 @@ static void test_happy_path(void **state)
 	    "write " SNAP "consistency=kernel-freeze",
 	    "write " SNAP "freeze-window-ms=42",
 	    "write " SNAP "drain-ms=101",
+	    "write " SNAP "freeze-ms=37",
 	    "write " SNAP "filesystems/0=/",
 	    "write " SNAP "filesystems/1=/var/lib/postgresql",
 	    "write " SNAP "hooks/10-postgresql=freeze ok, thaw exit 3",
@@ -282,7 +283,8 @@ static void test_happy_path(void **state)
 
 #define ERROR_TAIL \
 	"write " SNAP "consistency=kernel-freeze", "write " SNAP "freeze-window-ms=42", \
-	"write " SNAP "drain-ms=101", "write " SNAP "filesystems/0=/", "write " SNAP "filesystems/1=/var/lib/postgresql"
+	"write " SNAP "drain-ms=101", "write " SNAP "freeze-ms=37", "write " SNAP "filesystems/0=/", \
+	"write " SNAP "filesystems/1=/var/lib/postgresql"
 
 /* The report of a request that failed after the kernel froze, hooks ran. */
 #define FROZEN_ERROR_OPS(code, message) \
@@ -716,7 +718,8 @@ static void test_crash_consistent(void **state)
 	    "write " SNAP "snapid/0=xquiesce:1;vm=" VM ";snapshot=" SNAPVM
 	    ";consistency=crash-consistent;vdis=" VDI_A "," VDI_B,
 	    "write " SNAP "snapuuid=" SNAPVM, "write " SNAP "consistency=crash-consistent",
-	    "write " SNAP "freeze-window-ms=0", "write " SNAP "drain-ms=0", CLEANUP_OPS,
+	    "write " SNAP "freeze-window-ms=0", "write " SNAP "drain-ms=0",
+	    "write " SNAP "freeze-ms=0", CLEANUP_OPS,
 	    "write " SNAP "status=snapshot-created");
 }
 
@@ -805,9 +808,9 @@ static void test_long_mount_point_cut(void **state)
 	thaw(t, 0, PROTO_STEP_THAW_HOOKS);
 	finish(t, NULL, 0);
 	/* path and value must fit in one 4096-byte xenstore message */
-	assert_string_equal(t->out.ops[5].path, SNAP "filesystems/0");
-	assert_int_equal(strlen(t->out.ops[5].value), PROTO_ITEM_MAX);
-	assert_memory_equal(t->out.ops[5].value, path, PROTO_ITEM_MAX);
+	assert_string_equal(t->out.ops[6].path, SNAP "filesystems/0");
+	assert_int_equal(strlen(t->out.ops[6].value), PROTO_ITEM_MAX);
+	assert_memory_equal(t->out.ops[6].value, path, PROTO_ITEM_MAX);
 }
 
 static void test_shutdown_while_frozen(void **state)
