@@ -167,15 +167,14 @@ static int write_saved(struct drain *dr)
 	int len = snprintf(text, sizeof(text), SAVED_FORMAT, dr->bytes, dr->ratio, dr->cap);
 	ssize_t n;
 
-	dr->pending = true;
+	/* Until it is whole, nothing is capped: on failure the file goes. */
 	if (ftruncate(dr->saved_fd, 0) < 0)
 		return fail(dr, dr->saved, -errno);
 	n = pwrite(dr->saved_fd, text, len, 0);
-	if (n == len)
-		return 0;
-	/* nothing is capped yet: a torn file must not look like a dead drain */
-	dr->pending = false;
-	return fail(dr, dr->saved, n < 0 ? -errno : -EIO);
+	if (n != len)
+		return fail(dr, dr->saved, n < 0 ? -errno : -EIO);
+	dr->pending = true;
+	return 0;
 }
 
 /* -ENODATA: an empty file, from a drain that died before it saved anything. */
