@@ -2,15 +2,15 @@
 # kernel-image.sh: fetch a bootable Debian kernel and its modules, unpacked
 # into a cache, and print the directory that holds them.
 #
-#   kernel-image.sh LABEL        LABEL is 6.1, 6.12 or 7.x
+#   kernel-image.sh LABEL        LABEL is 5.10, 6.1, 6.12 or 7.x
 #
 # The printed directory contains
 #   vmlinuz              the kernel to pass to qemu -kernel
 #   release              one line: the kernel release (uname -r)
 #   lib/modules/RELEASE  the modules, modules.dep, modules.builtin
-# 6.1 and 6.12 come from bookworm's linux-image-*-unsigned, 7.x from sid's
-# linux-binary + linux-modules (modules stay .ko.xz there; initramfs.sh
-# decompresses what it takes). The newest version of each line is used, the
+# 5.10 comes from bullseye's linux-image-*-unsigned, 6.1 and 6.12 from
+# bookworm's, 7.x from sid's linux-binary + linux-modules (modules stay
+# .ko.xz there; initramfs.sh decompresses what it takes). The newest version of each line is used, the
 # same one tests/lib/kernel-headers.sh builds against.
 # Cache: ${XQ_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xquiesce}/kernels/RELEASE.
 set -euo pipefail
@@ -23,10 +23,14 @@ die() { echo "kernel-image: $*" >&2; exit 1; }
 case ${1:-} in
 -h | --help) sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
 esac
-[ $# -eq 1 ] || die "usage: kernel-image.sh LABEL (6.1, 6.12 or 7.x)"
+[ $# -eq 1 ] || die "usage: kernel-image.sh LABEL (5.10, 6.1, 6.12 or 7.x)"
 label=$1
 
 case $label in
+5.10)
+	suite=bullseye
+	pattern='linux-image-5\.10\.0-[0-9]+-amd64-unsigned'
+	;;
 6.1)
 	suite=bookworm
 	pattern='linux-image-6\.1\.0-[0-9]+-amd64-unsigned'
@@ -40,7 +44,7 @@ case $label in
 	pattern='linux-binary-7\.[0-9]+\.[0-9]+\+deb14-amd64'
 	;;
 *)
-	die "unknown kernel label '$label' (expected 6.1, 6.12 or 7.x)"
+	die "unknown kernel label '$label' (expected 5.10, 6.1, 6.12 or 7.x)"
 	;;
 esac
 
