@@ -9,7 +9,7 @@ packages=(
 	qemu-system-x86 busybox-static cpio xz-utils zstd kmod
 	e2fsprogs xfsprogs btrfs-progs lvm2
 	flex bison bc libelf-dev libssl-dev sparse pahole
-	valgrind util-linux
+	valgrind util-linux python3
 )
 # Extra packages a suite asks for: XQ_EXTRA_PACKAGES="a b".
 read -r -a extra <<<"${XQ_EXTRA_PACKAGES:-}"
