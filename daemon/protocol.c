@@ -711,6 +711,7 @@ void proto_summary(const struct proto *p, struct proto_summary *s)
 		.consistency = p->have_freeze ? proto_consistency_name(p->consistency) : NULL,
 		.window_ms = p->window_ms,
 		.drain_ms = p->drain_ms,
+		.freeze_ms = p->freeze_ms,
 		.snapuuid = p->error || !p->snapuuid[0] ? NULL : p->snapuuid,
 		.filesystems = p->filesystems,
 		.nfilesystems = p->nfilesystems,

@@ -217,6 +217,7 @@ struct proto_summary {
 	const char *consistency;	/* NULL when nothing was frozen or decided */
 	unsigned long long window_ms;
 	unsigned long long drain_ms;
+	unsigned long long freeze_ms;
 	const char *snapuuid;		/* NULL on failure */
 	char *const *filesystems;
 	size_t nfilesystems;

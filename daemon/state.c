@@ -50,6 +50,7 @@ int state_write_last(const char *path, const struct snapshot_summary *s)
 	put(f, "consistency", s->consistency);
 	fprintf(f, "window_ms=%llu\n", s->window_ms);
 	fprintf(f, "drain_ms=%llu\n", s->drain_ms);
+	fprintf(f, "freeze_ms=%llu\n", s->freeze_ms);
 	put(f, "filesystems", s->filesystems);
 	put(f, "hooks", s->hooks);
 	put(f, "snapuuid", s->snapuuid);

@@ -21,6 +21,7 @@ struct snapshot_summary {
 	const char *consistency;	/* as published to control/snapshot/ */
 	unsigned long long window_ms;	/* how long the disks were frozen */
 	unsigned long long drain_ms;	/* dirty-memory drain before the freeze */
+	unsigned long long freeze_ms;	/* the freeze call, to the last one frozen */
 	const char *filesystems;	/* "/ /srv/data ...", or NULL */
 	const char *hooks;		/* "10-pg=ok 20-app=exit 3", or NULL */
 	const char *snapuuid;		/* NULL when none */

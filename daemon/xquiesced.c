@@ -448,6 +448,7 @@ static void save_outcome(struct daemon *d)
 		.consistency = sum.consistency,
 		.window_ms = sum.window_ms,
 		.drain_ms = sum.drain_ms,
+		.freeze_ms = sum.freeze_ms,
 		.filesystems = filesystems,
 		.hooks = hooks,
 		.snapuuid = sum.snapuuid,
