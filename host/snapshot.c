@@ -16,7 +16,6 @@
  * are, so the order in which events arrive does not matter.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -488,15 +487,12 @@ static enum xq_exit wait_and_serve(struct run *run)
 	const struct snapshot_opts *opts = run->opts;
 	struct snapshot_report *report = run->report;
 	const char *dom = run->vm->dom_path;
-	struct pollfd pfds[2] = {
-		{ .fd = run->watches[0].fd, .events = POLLIN },
-		{ .fd = run->watches[1].fd, .events = POLLIN },
-	};
 	char status_path[96], action_path[96];
 	long long deadline, now;
 	bool acked = false;
 	char *status;
-	int i;
+	size_t lost;
+	int r;
 
 	snprintf(status_path, sizeof(status_path), "%s/status", run->vss);
 	snprintf(action_path, sizeof(action_path), "%s/control/snapshot/action", dom);
@@ -537,13 +533,12 @@ static enum xq_exit wait_and_serve(struct run *run)
 			return fail(report, XQ_EXIT_TIMEOUT,
 				    "the guest reported no result within %d ms", opts->timeout_ms);
 		}
-		if (poll(pfds, 2, deadline - now) < 0 && errno != EINTR)
-			return fail(report, XQ_EXIT_ERROR, "poll: %s", strerror(errno));
-		for (i = 0; i < 2; i++)
-			if (pfds[i].revents && watch_drain(&run->watches[i]))
-				return fail(report, XQ_EXIT_ERROR,
-					    "lost the xenstore watch on %s",
-					    i ? run->vss : "control/snapshot");
+		r = watch_wait(run->watches, 2, deadline - now, &lost);
+		if (r == -EPIPE)
+			return fail(report, XQ_EXIT_ERROR, "lost the xenstore watch on %s",
+				    lost ? run->vss : "control/snapshot");
+		if (r)
+			return fail(report, XQ_EXIT_ERROR, "poll: %s", strerror(-r));
 	}
 }
 
@@ -561,9 +556,9 @@ static bool await_advert(struct xs_handle *xs, const char *dom_path, int wait_ms
 {
 	long long deadline = now_ms() + wait_ms;
 	struct watch watch;
-	struct pollfd pfd;
 	char control[96];
 	bool advertised;
+	size_t lost;
 
 	advertised = advertises_quiesce(xs, dom_path);
 	if (advertised || wait_ms <= 0)
@@ -571,10 +566,9 @@ static bool await_advert(struct xs_handle *xs, const char *dom_path, int wait_ms
 	snprintf(control, sizeof(control), "%s/control", dom_path);
 	if (watch_start(&watch, control))
 		return false;
-	pfd = (struct pollfd){ .fd = watch.fd, .events = POLLIN };
 	while (!(advertised = advertises_quiesce(xs, dom_path)) && !command_interrupted &&
 	       now_ms() < deadline)
-		if (poll(&pfd, 1, deadline - now_ms()) > 0 && watch_drain(&watch))
+		if (watch_wait(&watch, 1, deadline - now_ms(), &lost))
 			break;
 	watch_stop(&watch);
 	return advertised;

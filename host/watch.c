@@ -119,7 +119,7 @@ int watch_start(struct watch *watch, const char *path)
 	return r;
 }
 
-int watch_drain(struct watch *watch)
+static int watch_drain(struct watch *watch)
 {
 	char bytes[64];
 	ssize_t n;
@@ -128,6 +128,26 @@ int watch_drain(struct watch *watch)
 	if (n > 0 || (n < 0 && errno == EINTR))
 		return 0;
 	return -EPIPE;
+}
+
+int watch_wait(struct watch *watches, size_t n, int timeout_ms, size_t *lost)
+{
+	struct pollfd pfds[WATCH_WAIT_MAX];
+	size_t i;
+
+	if (n > WATCH_WAIT_MAX)
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		pfds[i] = (struct pollfd){ .fd = watches[i].fd, .events = POLLIN };
+	if (poll(pfds, n, timeout_ms) < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (i = 0; i < n; i++) {
+		if (pfds[i].revents && watch_drain(&watches[i])) {
+			*lost = i;
+			return -EPIPE;
+		}
+	}
+	return 0;
 }
 
 void watch_stop(struct watch *watch)

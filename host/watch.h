@@ -2,6 +2,7 @@
 #ifndef XQUIESCE_HOST_WATCH_H
 #define XQUIESCE_HOST_WATCH_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 /*
@@ -20,8 +21,13 @@ struct watch {
  */
 int watch_start(struct watch *watch, const char *path);
 
-/* Consumes what fd signalled: 0, or -EPIPE once the watch is gone. */
-int watch_drain(struct watch *watch);
+/*
+ * Waits up to timeout_ms for any of the n watches (at most WATCH_WAIT_MAX)
+ * to fire, and consumes what they signalled. 0 after an event, the timeout
+ * or a signal; -EPIPE with *lost the index of a watch that is gone; -errno.
+ */
+#define WATCH_WAIT_MAX 4
+int watch_wait(struct watch *watches, size_t n, int timeout_ms, size_t *lost);
 
 /* Removes the watch. Safe on a watch that failed to start or is already stopped. */
 void watch_stop(struct watch *watch);

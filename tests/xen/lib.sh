@@ -72,6 +72,10 @@ xq_xen_tree() {
 	echo "$dir"
 }
 
+# What both images use of xenstore-utils; dom0 also sets permissions.
+xq_xenstore_tools=(xenstore-read xenstore-write xenstore-rm xenstore-list xenstore-ls
+	xenstore-exists)
+
 # Runs tests/lib/initramfs.sh for an image of kernel tree KTREE: Xen's own
 # libraries come from the unpacked Xen tree, and LVM gets the no-udev
 # configuration of the test suites' busybox guests.
@@ -89,7 +93,7 @@ xq_initramfs() {
 xq_build_guest() {
 	local ktree=$1 out=$2 xen image=$xq_top/tests/xen/image p args=()
 	xen=$(xq_xen_tree)
-	for p in xenstore-read xenstore-write xenstore-rm xenstore-list xenstore-ls xenstore-exists; do
+	for p in "${xq_xenstore_tools[@]}"; do
 		args+=(-b "$xen/usr/bin/$p:/usr/bin/$p")
 	done
 	# mke2fs picks the filesystem type by the name it runs under.
@@ -124,8 +128,7 @@ xq_build_dom0() {
 	for p in xl xenstored xenconsoled xen-init-dom0 libxl-save-helper; do
 		args+=(-b "$xen/usr/lib/xen-4.17/bin/$p:/usr/lib/xen-4.17/bin/$p")
 	done
-	for p in xenstore-read xenstore-write xenstore-rm xenstore-list xenstore-ls \
-		xenstore-chmod xenstore-exists; do
+	for p in "${xq_xenstore_tools[@]}" xenstore-chmod; do
 		args+=(-b "$xen/usr/bin/$p:/usr/bin/$p")
 	done
 	# xl needs libgcc_s for its thread cancellation; glibc loads it by name.
