@@ -18,7 +18,7 @@
 #include "device.h"
 #include "hold.h"
 
-/* Sizes of the first published version (ABI 1): the smallest accepted. */
+/* Sizes of the first published version of each structure: the smallest accepted. */
 #define XQ_FREEZE_SIZE_V1	128
 #define XQ_THAW_SIZE_V1		56
 #define XQ_STATUS_SIZE_V1	104
@@ -138,8 +138,11 @@ static long xq_ioctl_thaw(struct xq_client *c, void __user *uarg)
 		return err;
 	if (arg.flags & ~XQ_THAW_FLAGS || !xq_reserved_zero(arg.reserved, ARRAY_SIZE(arg.reserved)))
 		return -EINVAL;
+	arg.held_ns = 0;
+	arg.nfs = 0;
+	arg.nstill_frozen = 0;
 	err = xq_hold_thaw(c, &arg);
-	if ((!err || err == -ETIMEDOUT || err == -ECANCELED) && xq_copy_out(uarg, &arg, sizeof(arg)))
+	if (err != -EINTR && xq_copy_out(uarg, &arg, sizeof(arg)))
 		return -EFAULT;
 	return err;
 }
@@ -167,7 +170,11 @@ static long xq_ioctl_status(void __user *uarg)
 	return err;
 }
 
-/* Commands match on type and number only: the size bits stay those of version 1. */
+/*
+ * Commands match as whole numbers, direction and size bits included (the
+ * size bits stay those of version 1 as the structures grow), so that another
+ * subsystem's command sent here by mistake is refused.
+ */
 static long xq_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct xq_client *c = file->private_data;
@@ -175,14 +182,12 @@ static long xq_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
-	if (_IOC_TYPE(cmd) != XQ_IOC_MAGIC)
-		return -ENOTTY;
-	switch (_IOC_NR(cmd)) {
-	case _IOC_NR(XQ_IOC_FREEZE):
+	switch (cmd) {
+	case XQ_IOC_FREEZE:
 		return xq_ioctl_freeze(c, uarg);
-	case _IOC_NR(XQ_IOC_THAW):
+	case XQ_IOC_THAW:
 		return xq_ioctl_thaw(c, uarg);
-	case _IOC_NR(XQ_IOC_STATUS):
+	case XQ_IOC_STATUS:
 		return xq_ioctl_status(uarg);
 	default:
 		return -ENOTTY;
@@ -231,6 +236,9 @@ int xq_device_register(void)
 	BUILD_BUG_ON(sizeof(struct xq_freeze) < XQ_FREEZE_SIZE_V1);
 	BUILD_BUG_ON(sizeof(struct xq_thaw) < XQ_THAW_SIZE_V1);
 	BUILD_BUG_ON(sizeof(struct xq_status) < XQ_STATUS_SIZE_V1);
+	BUILD_BUG_ON(_IOC_SIZE(XQ_IOC_FREEZE) != XQ_FREEZE_SIZE_V1);
+	BUILD_BUG_ON(_IOC_SIZE(XQ_IOC_THAW) != XQ_THAW_SIZE_V1);
+	BUILD_BUG_ON(_IOC_SIZE(XQ_IOC_STATUS) != XQ_STATUS_SIZE_V1);
 	return misc_register(&xq_miscdev);
 }
 

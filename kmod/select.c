@@ -46,9 +46,13 @@ struct xq_select {
 	int err;
 };
 
-/* blkfront disks are major 202; partitions past its minors get major 259. */
+/*
+ * blkfront disks are major 202; partitions past its minors get major 259.
+ * The parent's driver can be unbound under us: read it once.
+ */
 static bool xq_sb_is_blkfront(struct super_block *sb)
 {
+	const struct device_driver *drv;
 	struct gendisk *disk;
 	struct device *parent;
 
@@ -58,7 +62,20 @@ static bool xq_sb_is_blkfront(struct super_block *sb)
 	if (disk->major == XENVBD_MAJOR)
 		return true;
 	parent = disk_to_dev(disk)->parent;
-	return parent && parent->driver && !strcmp(parent->driver->name, "vbd");
+	if (!parent)
+		return false;
+	drv = READ_ONCE(parent->driver);
+	return drv && !strcmp(drv->name, "vbd");
+}
+
+/*
+ * FUSE filesystems are never frozen: their daemon would have to answer the
+ * sync of its own frozen disk. fuseblk (ntfs-3g, exfat-fuse) is a block
+ * filesystem type, so the walk would otherwise take it on a blkfront disk.
+ */
+static bool xq_type_is_fuse(const struct file_system_type *type)
+{
+	return !strncmp(type->name, "fuse", 4);
 }
 
 /* The lowest level any devs[] entry gives this device, or -1 if unnamed. */
@@ -132,7 +149,7 @@ static void xq_select_type(struct xq_select *sel, const char *name)
 
 	if (!type)
 		return;
-	if (type->fs_flags & FS_REQUIRES_DEV)
+	if (type->fs_flags & FS_REQUIRES_DEV && !xq_type_is_fuse(type))
 		iterate_supers_type(type, xq_select_sb, sel);
 	module_put(type->owner);
 }
@@ -228,7 +245,8 @@ static void xq_select_mountinfo_line(struct xq_select *sel, char *line)
 	if (kern_path(field[4], 0, &path))
 		return;
 	if (path.mnt->mnt_sb->s_dev == MKDEV(major, minor) &&
-	    path.mnt->mnt_sb->s_type->fs_flags & FS_REQUIRES_DEV)
+	    path.mnt->mnt_sb->s_type->fs_flags & FS_REQUIRES_DEV &&
+	    !xq_type_is_fuse(path.mnt->mnt_sb->s_type))
 		xq_select_add(sel, path.mnt->mnt_sb);
 	path_put(&path);
 }
@@ -290,7 +308,7 @@ static struct xq_set *xq_set_alloc(void)
 		return NULL;
 	kref_init(&set->ref);
 	mutex_init(&set->lock);
-	init_completion(&set->level_done);
+	init_waitqueue_head(&set->wq);
 	/* The module stays loaded while any superblock is held or any worker may run. */
 	__module_get(THIS_MODULE);
 	return set;

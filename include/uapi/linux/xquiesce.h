@@ -21,30 +21,62 @@
  *   XQ_FREEZE_BLKFRONT and not named in devs[] share the highest level used.
  *   Userspace gives a filesystem that sits on a loop device a lower level
  *   than the filesystem holding the loop's backing file, since the upper one
- *   must be frozen while the lower one can still take its flush.
- *   On failure everything already frozen is thawed in reverse order, the
- *   call returns -1 with errno set, and err_major/err_minor/err_errno/
- *   err_fstype say which device failed and why.
+ *   must be frozen while the lower one can still take its flush; the module
+ *   cannot see loop backing files. A wrong order makes the upper one's
+ *   freeze block until the timeout: the call then fails with ETIMEDOUT,
+ *   never a deadlock (thaws do not depend on any order, see below).
+ *   timeout_ms is 0 (the module's default) or at least 100; it is capped by
+ *   the module parameter max_timeout_ms.
+ *   On failure everything already frozen is thawed, the call returns -1
+ *   with errno set, and err_major/err_minor/err_errno/err_fstype say which
+ *   device failed and why (the other output fields are zero, except
+ *   start_ns and timeout_ms_used once the call got that far).
  *   On success fs[] lists what was frozen (up to nfs_max entries; nfs is the
  *   true count) and the freeze is held by the open file description that
  *   made the call, until one of:
  *   - XQ_IOC_THAW on that file;
- *   - the deadline: timeout_ms after the call returned (0: the module's
- *     default; capped by the module parameter max_timeout_ms);
+ *   - the deadline: timeout_ms after the FIRST filesystem of the set froze
+ *     (deadline_ns; min of fs[].frozen_ns plus the timeout);
  *   - the release of that file (close of the last descriptor, exit, crash,
  *     SIGKILL of the holder);
  *   - XQ_IOC_THAW with XQ_THAW_ANY from any other opener (rescue).
- *   Only one freeze exists at a time: a second FREEZE fails with EBUSY.
+ *   Only one freeze exists at a time: a second FREEZE fails with EBUSY, as
+ *   does a FREEZE while the previous one is still being thawed (STATUS says
+ *   XQ_STATE_THAWING).
  *
- * XQ_IOC_THAW thaws in reverse order and reports how long the freeze was
- *   held. It fails with ETIMEDOUT when the watchdog already thawed because
- *   the deadline passed, with ECANCELED when the freeze was undone by a
- *   rescue thaw or by someone else's thaw (FITHAW on kernels without freeze
- *   holders), and with EALREADY when this file holds no freeze. In the
- *   first two cases the snapshot taken meanwhile may not be consistent.
+ * The guarantees, as far as the VM tests show them (tests/vm):
+ * - no filesystem stays frozen by the module longer than the timeout plus
+ *   the time its thaw takes, counted from the moment the first one froze:
+ *   the FREEZE call gives up at its start plus the timeout, and the
+ *   watchdog thaws at the first freeze plus the timeout (it runs late by
+ *   a few ms; the tests allow 250 ms);
+ * - the FREEZE call returns within the timeout plus 1 s (the wait for its
+ *   rollback), and at once on SIGKILL; it does not bound the superblock
+ *   walk, which waits for a superblock a stuck earlier worker holds;
+ * - every thaw (THAW, deadline, release, rescue, rollback) thaws all
+ *   filesystems of the set concurrently, one worker each, holding no lock
+ *   that STATUS, the watchdog or a rescue thaw need; a filesystem on a loop
+ *   device whose image lives on another of the set thaws once that one has;
+ * - a thaw that fails is reported (THAW returns its error, STATUS lists the
+ *   filesystem with XQ_FS_THAW_FAILED in state XQ_STATE_THAWING) and
+ *   retried by the module, 100 ms to 1 s apart, until it succeeds.
  *
- * XQ_IOC_STATUS reports whether a freeze is held, what it holds, the time
- *   left before its deadline and how the last freeze ended.
+ * XQ_IOC_THAW thaws and reports how long the freeze was held. It waits for
+ *   the thaw, killably (EINTR; the thaw goes on). It fails with ETIMEDOUT
+ *   when the watchdog already thawed because the deadline passed, with
+ *   ECANCELED when the freeze was undone by a rescue thaw or by someone
+ *   else's thaw (FITHAW on kernels without freeze holders), with EALREADY
+ *   when this file holds no freeze, with the filesystem's error when a thaw
+ *   failed (the module keeps retrying it), and with EBUSY while a worker of
+ *   the set is still running. In the ETIMEDOUT and ECANCELED cases the
+ *   snapshot taken meanwhile may not be consistent. A rescue thaw during a
+ *   FREEZE stops that FREEZE (which fails with ECANCELED) and returns once
+ *   it has rolled back; a rescue waits at most 1 s for a thaw already under
+ *   way, then returns EBUSY or the thaw's error.
+ *
+ * XQ_IOC_STATUS reports whether a freeze is held, what it holds (while
+ *   THAWING: what is still frozen), the time left before its deadline and
+ *   how the last freeze ended. Every output field is written.
  *
  * Every argument structure starts with its own size. The kernel accepts
  * any size from the first published version of the structure up to
@@ -53,9 +85,12 @@
  * non-zero reserved fields, counts above XQ_MAX_DEVS and sizes out of range
  * are refused with EINVAL, unreadable or unwritable memory with EFAULT.
  *
- * The kernel matches commands on their type and number only, so the size
- * encoded in the command numbers stays that of version 1 as the structures
- * grow.
+ * The kernel matches whole command numbers. The size encoded in them stays
+ * that of each structure's first version (128, 56 and 104 bytes) as the
+ * structures grow. The magic 0xBE is unassigned in the kernel's
+ * Documentation/userspace-api/ioctl/ioctl-number.rst; ABI 1 used 0xB7,
+ * nsfs's NSIO, and matched type and number only, so that NS_GET_PARENT sent
+ * here decoded as THAW. ABI 1 was never released: ABI 2 replaces it.
  *
  * Times are CLOCK_MONOTONIC nanoseconds, comparable with clock_gettime().
  */
@@ -66,7 +101,7 @@
 #include <linux/types.h>
 
 #define XQ_DEVICE_NAME		"xquiesce"
-#define XQ_ABI_VERSION		1
+#define XQ_ABI_VERSION		2
 
 #define XQ_MAX_DEVS		256
 #define XQ_MAX_STRUCT_SIZE	4096
@@ -97,6 +132,8 @@ struct xq_fs {
 #define XQ_FS_BLKFRONT		(1U << 0)
 /* Another holder (a userspace FIFREEZE) still held it after our thaw. */
 #define XQ_FS_STILL_FROZEN	(1U << 1)
+/* Our thaw of it failed: it is still frozen, the module retries. */
+#define XQ_FS_THAW_FAILED	(1U << 2)
 
 /* Also freeze every filesystem on a blkfront disk. */
 #define XQ_FREEZE_BLKFRONT	(1U << 0)
@@ -107,7 +144,7 @@ struct xq_fs {
 struct xq_freeze {
 	__u32 size;		/* sizeof(struct xq_freeze) */
 	__u32 flags;		/* XQ_FREEZE_* */
-	__u32 timeout_ms;	/* deadline after the freeze; 0: default */
+	__u32 timeout_ms;	/* 0: default; else at least 100 */
 	__u32 ndevs;		/* entries in devs, at most XQ_MAX_DEVS */
 	__u64 devs;		/* in: struct xq_dev * */
 	__u64 fs;		/* out: struct xq_fs *, room for nfs_max */
@@ -115,7 +152,7 @@ struct xq_freeze {
 	__u32 nfs;		/* out: filesystems frozen */
 	__u64 start_ns;		/* out: when the call started */
 	__u64 frozen_ns;	/* out: when the last filesystem froze */
-	__u64 deadline_ns;	/* out: when the watchdog will thaw */
+	__u64 deadline_ns;	/* out: first freeze + timeout: the watchdog thaws */
 	__u32 timeout_ms_used;	/* out: timeout after capping */
 	__s32 err_errno;	/* out, on failure: positive errno */
 	__u32 err_major;	/* out, on failure: the device that failed */
@@ -179,7 +216,7 @@ struct xq_status {
 	__u64 reserved[4];	/* must be zero */
 };
 
-#define XQ_IOC_MAGIC		0xB7
+#define XQ_IOC_MAGIC		0xBE
 #define XQ_IOC_FREEZE		_IOWR(XQ_IOC_MAGIC, 1, struct xq_freeze)
 #define XQ_IOC_THAW		_IOWR(XQ_IOC_MAGIC, 2, struct xq_thaw)
 #define XQ_IOC_STATUS		_IOWR(XQ_IOC_MAGIC, 3, struct xq_status)
