@@ -1,7 +1,8 @@
 # xquiesce: top-level build.
 #
-#   make            build the module (for the running kernel, if its headers
-#                   are installed) and the userspace programs
+#   make            the agent, xquiescectl, xquiesce-host, and the module for
+#                   the running kernel if its headers are installed
+#   make deps       install what building and testing need (apt-get, root)
 #   make test       install test dependencies (apt-get) and run every suite
 #   make demo       a Xen host and guest in QEMU, one quiesced snapshot
 #   make bench      the freeze-window benchmark in QEMU (bench/run; not
@@ -32,12 +33,28 @@ MODULESLOADDIR ?= $(or $(shell $(PKG_CONFIG) --variable=modulesloaddir systemd 2
 DKMSDIR ?= /usr/src/xquiesce-$(VERSION)
 export MANDIR
 
-all: userspace
+all: userspace host
 	@if [ -d /lib/modules/$$(uname -r)/build ]; then $(MAKE) -C kmod; \
 	else echo "kmod: no headers for $$(uname -r), module not built (make -C kmod KDIR=...)"; fi
 
-userspace:
+# What the userspace programs link, as pkg-config module=Debian package.
+# A missing one stops the build with one line, before the sub-makes print a
+# screen of pkg-config errors.
+BUILD_DEPS := xenstore=libxen-dev libkmod=libkmod-dev libsystemd=libsystemd-dev
+build-deps:
+	@missing=; \
+	command -v $(CC) >/dev/null || missing="$$missing build-essential"; \
+	command -v $(PKG_CONFIG) >/dev/null || missing="$$missing pkg-config"; \
+	for dep in $(BUILD_DEPS); do \
+		$(PKG_CONFIG) --exists $${dep%%=*} 2>/dev/null || missing="$$missing $${dep#*=}"; \
+	done; \
+	[ -z "$$missing" ] || { echo "make: missing build dependencies:$$missing (apt-get install them, or run 'make deps' as root)" >&2; exit 1; }
+
+userspace: build-deps
 	$(MAKE) -C daemon
+
+host: build-deps
+	$(MAKE) -C host
 
 deps:
 	tests/lib/install-deps.sh
@@ -74,7 +91,7 @@ install-agent: userspace
 	install -m 0755 hooks/*.example $(AGENT_CONF)/hooks.d/
 	$(foreach page,$(AGENT_MAN),$(call install_man,$(page)) && ) true
 
-install-host:
+install-host: host
 	$(MAKE) -C host install
 	$(call install_man,xquiesce-host.8)
 
@@ -119,16 +136,20 @@ rpm:
 	@ls build/rpm/RPMS/*/*.rpm
 
 # glibc and libxenstore linked in: it runs on any x86-64 dom0 whose kernel
-# is 3.2 or later, whatever its userland.
-static:
+# is 3.2 or later, whatever its userland. A dynamic executable names its
+# loader in an INTERP program header; a static one has none.
+static: build-deps
 	$(MAKE) -C host O=$(CURDIR)/build/static LDFLAGS=-static \
 		LDLIBS="$$($(PKG_CONFIG) --static --libs xenstore)" $(CURDIR)/build/static/xquiesce-host
-	@file build/static/xquiesce-host
+	@if readelf -lW build/static/xquiesce-host | grep -q INTERP; then \
+		echo "static: build/static/xquiesce-host is not statically linked" >&2; exit 1; fi
+	@echo "build/static/xquiesce-host: statically linked, $$(stat -c %s build/static/xquiesce-host) bytes"
 
 clean:
 	$(MAKE) -C daemon clean
+	$(MAKE) -C host clean
 	$(MAKE) -C kmod clean
 	rm -rf build
 
-.PHONY: all userspace deps test demo bench install install-agent install-host \
+.PHONY: all build-deps userspace host deps test demo bench install install-agent install-host \
 	install-module-config install-dkms deb rpm static clean

@@ -9,9 +9,15 @@
 #
 # SUITE is bookworm, bookworm-backports, bullseye, sid or experimental.
 # Cache: ${XQ_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xquiesce}/apt/SUITE.
+#
+# Every Release file is checked against Debian's archive keys. Its
+# Valid-Until is not: a mirror that is a snapshot of the archive (as some
+# build farms offer) serves sid and the security suite with an expired
+# date, and a kernel's bytes are as good as the signature that covers them.
 set -euo pipefail
 
 cache_root=${XQ_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xquiesce}
+keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 
 die() { echo "debfetch: $*" >&2; exit 1; }
 
@@ -29,38 +35,43 @@ apt_private() {
 	local suite=$1; shift
 	local dir=$cache_root/apt/$suite
 	mkdir -p "$dir/state/lists/partial" "$dir/cache/archives/partial" "$dir/debs"
-	if [ ! -s "$dir/sources.list" ]; then
-		local main security
-		main=$(system_mirror debian)
-		[ -n "$main" ] || die "no Debian mirror configured in /etc/apt"
-		security=$(system_mirror debian-security)
-		{
-			echo "deb [trusted=yes] $main $suite main"
-			# Stable kernels (6.12 on bookworm) move through the security suite.
-			case $suite in
-			bookworm | bullseye | trixie)
-				echo "deb [trusted=yes] $main $suite-updates main"
-				[ -z "$security" ] ||
-					echo "deb [trusted=yes] $security $suite-security main"
-				;;
-			esac
-		} >"$dir/sources.list"
-	fi
+	# Written anew each time, so that no list from an older recipe lingers;
+	# renamed into place, for concurrent callers.
+	local main security opts="[signed-by=$keyring]"
+	main=$(system_mirror debian)
+	[ -n "$main" ] || die "no Debian mirror configured in /etc/apt"
+	security=$(system_mirror debian-security)
+	{
+		echo "deb $opts $main $suite main"
+		# Stable kernels (6.12 on bookworm) move through the security suite.
+		case $suite in
+		bookworm | bullseye | trixie)
+			echo "deb $opts $main $suite-updates main"
+			[ -z "$security" ] || echo "deb $opts $security $suite-security main"
+			;;
+		esac
+	} >"$dir/sources.list.$$" && mv "$dir/sources.list.$$" "$dir/sources.list"
 	apt-get -q -o Dir::Etc::SourceList="$dir/sources.list" \
 		-o Dir::Etc::SourceParts=/nonexistent \
 		-o Dir::State="$dir/state" -o Dir::State::status=/dev/null \
 		-o Dir::Cache="$dir/cache" -o Debug::NoLocking=1 -o APT::Sandbox::User=root \
-		-o APT::Get::AllowUnauthenticated=true -o Acquire::Languages=none \
+		-o Acquire::Check-Valid-Until=false -o Acquire::Languages=none \
 		-o APT::Architecture=amd64 -o APT::Architectures=amd64 "$@"
 }
 
-# Package lists are refreshed at most once a day.
+# Package lists are refreshed at most once a day (and once, whatever their
+# age, in a cache from before signatures were checked).
 refresh() {
 	local suite=$1 dir=$cache_root/apt/$1
-	local stamp=$dir/state/updated
+	local stamp=$dir/state/updated-signed
 	if [ ! -e "$stamp" ] || [ -n "$(find "$stamp" -mmin +1440)" ]; then
 		mkdir -p "$dir/state"
-		apt_private "$suite" update >/dev/null || die "apt-get update failed for $suite"
+		[ -r "$keyring" ] || die "$keyring missing (apt-get install debian-archive-keyring)"
+		# apt-get update says 0 when a source is refused; its E: lines say more.
+		if ! apt_private "$suite" update >"$dir/update.log" 2>&1 || grep -q '^E:' "$dir/update.log"; then
+			grep -E '^(E|W|Err):' "$dir/update.log" >&2 || tail -n 5 "$dir/update.log" >&2
+			die "apt-get update failed for $suite"
+		fi
 		touch "$stamp"
 	fi
 }

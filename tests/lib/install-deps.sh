@@ -26,5 +26,14 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -q >/dev/null
-apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+# apt's own words when it fails (a refused repository, an unknown package).
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+apt_get() {
+	apt-get -q "$@" >"$log" 2>&1 && return 0
+	grep -E '^(E|W|Err):' "$log" >&2 || tail -n 20 "$log" >&2
+	echo "install-deps: apt-get $1 failed" >&2
+	exit 1
+}
+apt_get update
+apt_get install -y --no-install-recommends "${missing[@]}"
