@@ -27,7 +27,7 @@ static void test_module_unload(struct suite *s, struct test_ctx *t);
 static void test_kernel_log(struct suite *s, struct test_ctx *t);
 
 static const struct test tests[] = {
-	{ "module loads, STATUS reports ABI 1 and idle", test_module_load },
+	{ "module loads, STATUS reports ABI 2 and idle", test_module_load },
 	{ "FREEZE freezes ext4, xfs, btrfs and LVM in one call; writers block until THAW; data is on disk",
 	  test_freeze_all },
 	{ "a filesystem mounted twice and bind-mounted is frozen exactly once", test_mounted_twice },
@@ -54,6 +54,16 @@ static const struct test tests[] = {
 	  test_struct_sizes },
 	{ "a wrongly ordered loop stack: FREEZE times out naming the loop filesystem, nothing stays frozen",
 	  test_freeze_deadline },
+	{ "a caller timeout below 100 ms gets EINVAL and freezes nothing", test_timeout_floor },
+	{ "STATUS, THAW and a failed FREEZE write every output field", test_out_fields },
+	{ "nsfs's NS_GET_PARENT and other numbers than the whole commands get ENOTTY; ABI 2",
+	  test_ioctl_magic },
+	{ "the deadline counts from the first filesystem frozen, not from the end of the FREEZE",
+	  test_deadline_first_freeze },
+	{ "a failed thaw: THAW says EIO, STATUS keeps it, it is retried until it thaws",
+	  test_thaw_failure },
+	{ "a loop stack frozen upper-first in one level: rollback, THAW and deadline thaw, no deadlock",
+	  test_loop_thaw_order },
 	{ "module unloads when idle", test_module_unload },
 	{ "kernel log has no WARN, BUG, lockdep or hung-task report", test_kernel_log },
 };

@@ -33,6 +33,17 @@ const struct xq_fs *find_frozen(const struct xq_fs *out, unsigned int n, const s
 	return NULL;
 }
 
+uint64_t first_frozen_ns(const struct xq_fs *out, unsigned int n)
+{
+	uint64_t first = UINT64_MAX;
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (out[i].frozen_ns < first)
+			first = out[i].frozen_ns;
+	return first;
+}
+
 bool expect_writable(struct test_ctx *t, const struct fsent *f, unsigned int ms)
 {
 	struct child c;
@@ -77,12 +88,18 @@ bool expect_released(struct test_ctx *t, const struct fsent *f, struct child *c,
 	return true;
 }
 
+/* A thaw that needs no waiting (release, deadline) ends a moment after the writes resume. */
+#define THAWING_MS 2000
+
 bool expect_idle(struct test_ctx *t, int fd, uint32_t end)
 {
+	uint64_t until = now_ns() + THAWING_MS * NSEC_PER_MSEC;
 	struct xq_status st;
 	int ret;
 
-	ret = xq_status(fd, &st, NULL, 0);
+	while ((ret = xq_status(fd, &st, NULL, 0)) == 0 && st.state == XQ_STATE_THAWING &&
+	       now_ns() < until)
+		sleep_ms(5);
 	if (!CHECK(t, ret == 0, "STATUS failed: %s", strerror(-ret)))
 		return false;
 	return CHECK(t, st.state == XQ_STATE_IDLE && st.nfs == 0 && st.holder_pid == 0,

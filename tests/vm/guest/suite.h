@@ -34,6 +34,9 @@ int freeze_set(int fd, struct fsent *const *fs, const uint32_t *levels, unsigned
 /* The entry of out[] for f, or NULL. */
 const struct xq_fs *find_frozen(const struct xq_fs *out, unsigned int n, const struct fsent *f);
 
+/* The earliest frozen_ns of out[0..n-1]. */
+uint64_t first_frozen_ns(const struct xq_fs *out, unsigned int n);
+
 /* A probe write to f completes within ms. */
 bool expect_writable(struct test_ctx *t, const struct fsent *f, unsigned int ms);
 /* A probe write to f is still blocked after ms; the probe is left in c. */
@@ -63,5 +66,14 @@ void test_rescue(struct suite *s, struct test_ctx *t);
 void test_blkfront_none(struct suite *s, struct test_ctx *t);
 void test_status_frozen(struct suite *s, struct test_ctx *t);
 void test_struct_sizes(struct suite *s, struct test_ctx *t);
+void test_timeout_floor(struct suite *s, struct test_ctx *t);
+void test_out_fields(struct suite *s, struct test_ctx *t);
+void test_ioctl_magic(struct suite *s, struct test_ctx *t);
+void test_deadline_first_freeze(struct suite *s, struct test_ctx *t);
+void test_thaw_failure(struct suite *s, struct test_ctx *t);
+void test_loop_thaw_order(struct suite *s, struct test_ctx *t);
+
+/* The test filesystem that holds the loop image, or NULL (a setup failure). */
+struct fsent *loop_host(struct suite *s, struct test_ctx *t);
 
 #endif

@@ -145,6 +145,16 @@ int xq_set_fault(const char *ko, unsigned int index)
 	return xq_module_load(ko, params);
 }
 
+/* Writes a parameter of the loaded module (the test build's are writable). */
+int xq_set_param(const char *name, unsigned int value)
+{
+	char path[128], buf[16];
+
+	snprintf(path, sizeof(path), "/sys/module/" XQ_MODULE_NAME "/parameters/%s", name);
+	snprintf(buf, sizeof(buf), "%u", value);
+	return write_string(path, buf);
+}
+
 /* How many references the module has: one per open file, one per running freeze. */
 int xq_module_refcnt(unsigned int *refs)
 {

@@ -32,6 +32,7 @@ int xq_status(int fd, struct xq_status *st, struct xq_fs *fs, unsigned int nfs_m
 int xq_module_load(const char *ko, const char *params);
 int xq_module_unload(void);
 int xq_set_fault(const char *ko, unsigned int index);
+int xq_set_param(const char *name, unsigned int value);
 int xq_module_refcnt(unsigned int *refs);
 
 const char *xq_end_name(uint32_t end);
