@@ -74,13 +74,16 @@ static int print_module(void)
 	       st.features & XQ_FEATURE_EXCLUSIVE ? ", exclusive freeze" : "",
 	       st.features & XQ_FEATURE_FAULT_INJECTION ? ", FAULT INJECTION BUILD" : "");
 	printf("state:         %s", state_text(st.state));
-	if (st.state != XQ_STATE_IDLE)
+	if (st.state == XQ_STATE_FROZEN)
 		printf(" by pid %d, %.1f s left before the watchdog thaws", st.holder_pid,
 		       st.remaining_ns / 1e9);
+	else if (st.state == XQ_STATE_THAWING && st.nfs)
+		printf(": %u still frozen, the module retries their thaw", st.nfs);
 	printf("\n");
 	for (i = 0; i < st.nfs && i < XQ_MAX_DEVS; i++)
-		printf("  frozen:      %.*s (%.*s, %u:%u, level %u)\n", XQ_ID_LEN, fs[i].id,
-		       XQ_FSTYPE_LEN, fs[i].fstype, fs[i].major, fs[i].minor, fs[i].level);
+		printf("  frozen:      %.*s (%.*s, %u:%u, level %u)%s\n", XQ_ID_LEN, fs[i].id,
+		       XQ_FSTYPE_LEN, fs[i].fstype, fs[i].major, fs[i].minor, fs[i].level,
+		       fs[i].flags & XQ_FS_THAW_FAILED ? ", thaw failed" : "");
 	printf("last freeze:   %s", end_text(st.last_end));
 	if (st.last_end != XQ_END_NONE && st.last_end != XQ_END_FAILED)
 		printf(", held %.1f ms", st.held_ns / 1e6);

@@ -149,7 +149,8 @@ int module_thaw(struct freezer *f)
 			 "the freeze was undone by someone else (a rescue thaw or FITHAW)");
 	else if (r < 0)
 		snprintf(f->result.message, sizeof(f->result.message),
-			 "thaw through the xquiesce module failed: %s", strerror(-r));
+			 "thaw through the xquiesce module failed: %s (the module retries it; "
+			 "xquiescectl status shows what is still frozen)", strerror(-r));
 	return r;
 }
 
