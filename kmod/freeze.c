@@ -40,8 +40,8 @@
 #include "main.h"
 #include "set.h"
 
-#define XQ_THAW_RETRY_MIN_MS	100
-#define XQ_THAW_RETRY_MAX_MS	1000
+#define XQ_THAW_RETRY_MIN_MS	100U
+#define XQ_THAW_RETRY_MAX_MS	1000U
 
 static unsigned int xq_sb_index(const struct xq_sb *s)
 {
