@@ -41,13 +41,16 @@ apt_private() {
 	main=$(system_mirror debian)
 	[ -n "$main" ] || die "no Debian mirror configured in /etc/apt"
 	security=$(system_mirror debian-security)
+	# debootstrap configures no security suite; Debian's mirrors keep it
+	# beside the main archive.
+	[ -n "$security" ] || security=${main%/debian}/debian-security
 	{
 		echo "deb $opts $main $suite main"
 		# Stable kernels (6.12 on bookworm) move through the security suite.
 		case $suite in
 		bookworm | bullseye | trixie)
 			echo "deb $opts $main $suite-updates main"
-			[ -z "$security" ] || echo "deb $opts $security $suite-security main"
+			echo "deb $opts $security $suite-security main"
 			;;
 		esac
 	} >"$dir/sources.list.$$" && mv "$dir/sources.list.$$" "$dir/sources.list"
