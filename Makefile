@@ -40,7 +40,8 @@ all: userspace host
 # What the userspace programs link, as pkg-config module=Debian package.
 # A missing one stops the build with one line, before the sub-makes print a
 # screen of pkg-config errors.
-BUILD_DEPS := xenstore=libxen-dev libkmod=libkmod-dev libsystemd=libsystemd-dev
+BUILD_DEPS := xenstore=libxen-dev libkmod=libkmod-dev libsystemd=libsystemd-dev \
+	libmicrohttpd=libmicrohttpd-dev gnutls=libgnutls28-dev
 build-deps:
 	@missing=; \
 	command -v $(CC) >/dev/null || missing="$$missing build-essential"; \

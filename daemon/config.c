@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <arpa/inet.h>
 
 #include "config.h"
 
@@ -60,14 +61,28 @@ int config_init(struct xq_config *cfg)
 		.drain_ms = 100,
 		.drain_dirty_bytes = 8 << 20,
 		.log_level = LOG_INFO,
+		.xo_address = IN6ADDR_ANY_INIT,
+		.xo_port = XQ_XO_PORT,
+		.xo_hold_timeout_ms = 30 * MS_PER_S,
 	};
-	return set_string(&cfg->hooks_dir, XQ_HOOKS_DIR);
+	if (set_string(&cfg->hooks_dir, XQ_HOOKS_DIR) || set_string(&cfg->xo_cert, XQ_XO_CERT) ||
+	    set_string(&cfg->xo_key, XQ_XO_KEY)) {
+		config_free(cfg);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 void config_free(struct xq_config *cfg)
 {
 	free(cfg->hooks_dir);
-	cfg->hooks_dir = NULL;
+	free(cfg->xo_token_file);
+	free(cfg->xo_cert);
+	free(cfg->xo_key);
+	free(cfg->xo_allow);
+	cfg->hooks_dir = cfg->xo_token_file = cfg->xo_cert = cfg->xo_key = NULL;
+	cfg->xo_allow = NULL;
+	cfg->nxo_allow = 0;
 	list_free(&cfg->exclude_mounts, &cfg->nexclude_mounts);
 	list_free(&cfg->exclude_fstypes, &cfg->nexclude_fstypes);
 }
@@ -209,13 +224,112 @@ static int parse_log_level(struct config_parser *p, const char *key, const char 
 		    key, value);
 }
 
-static int parse_hooks_dir(struct config_parser *p, const char *key, const char *value)
+static int parse_path(struct config_parser *p, const char *key, const char *value, char **out)
 {
 	if (value[0] != '/')
 		return fail(p, "%s: \"%s\" is not an absolute path", key, value);
 	if (strlen(value) >= PATH_MAX)
 		return fail(p, "%s: the path is longer than %d bytes", key, PATH_MAX - 1);
-	return set_string(&p->cfg->hooks_dir, value);
+	return set_string(out, value);
+}
+
+/* An address as IPv6, IPv4 ones mapped (::ffff:a.b.c.d); prefix shifted to match. */
+static int parse_address(const char *s, struct in6_addr *addr, bool *v4)
+{
+	struct in_addr a4;
+
+	if (inet_pton(AF_INET6, s, addr) == 1) {
+		*v4 = false;
+		return 0;
+	}
+	if (inet_pton(AF_INET, s, &a4) != 1)
+		return -EINVAL;
+	memset(addr, 0, sizeof(*addr));
+	addr->s6_addr[10] = addr->s6_addr[11] = 0xff;
+	memcpy(&addr->s6_addr[12], &a4, 4);
+	*v4 = true;
+	return 0;
+}
+
+int config_parse_net(const char *s, struct xq_net *net)
+{
+	char buf[INET6_ADDRSTRLEN + 8], *slash, *end;
+	unsigned long prefix;
+	bool v4;
+
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	if (parse_address(buf, &net->addr, &v4))
+		return -EINVAL;
+	prefix = v4 ? 32 : 128;
+	if (slash) {
+		if (!isdigit((unsigned char)slash[1]))
+			return -EINVAL;
+		prefix = strtoul(slash + 1, &end, 10);
+		if (*end || prefix > (v4 ? 32UL : 128UL))
+			return -EINVAL;
+	}
+	net->prefix = v4 ? prefix + 96 : prefix;
+	/* host bits set ("10.0.0.1/24") are a typo more often than not */
+	for (unsigned int bit = net->prefix; bit < 128; bit++)
+		if (net->addr.s6_addr[bit / 8] & (0x80 >> (bit % 8)))
+			return -EINVAL;
+	return 0;
+}
+
+/* A space- or comma-separated list of networks; the key may repeat. */
+static int parse_allow(struct config_parser *p, const char *key, const char *value)
+{
+	struct xq_config *cfg = p->cfg;
+	struct xq_net *grown;
+	char net[64];
+	const char *s = value;
+	size_t len;
+
+	while (*s) {
+		s += strspn(s, " \t,");
+		len = strcspn(s, " \t,");
+		if (!len)
+			break;
+		snprintf(net, sizeof(net), "%.*s", (int)(len < sizeof(net) ? len : sizeof(net) - 1), s);
+		grown = realloc(cfg->xo_allow, (cfg->nxo_allow + 1) * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		cfg->xo_allow = grown;
+		if (len >= sizeof(net) || config_parse_net(net, &grown[cfg->nxo_allow]))
+			return fail(p, "%s: \"%.*s\" is not an address or network (expected e.g. "
+				    "192.0.2.10, 10.0.0.0/24 or fd00::/64, host bits zero)", key,
+				    (int)len, s);
+		cfg->nxo_allow++;
+		s += len;
+	}
+	return 0;
+}
+
+static int parse_xo_address(struct config_parser *p, const char *key, const char *value)
+{
+	if (parse_address(value, &p->cfg->xo_address, &p->cfg->xo_address_v4))
+		return fail(p, "%s: \"%s\" is not an IP address (expected e.g. 0.0.0.0, :: or "
+			    "192.0.2.10)", key, value);
+	return 0;
+}
+
+static int parse_port(struct config_parser *p, const char *key, const char *value,
+		      unsigned int *out)
+{
+	unsigned long n;
+	char *end;
+
+	if (!isdigit((unsigned char)value[0]) || (n = strtoul(value, &end, 10), *end) ||
+	    n < 1 || n > 65535)
+		return fail(p, "%s: \"%s\" is not a port number (expected 1 to 65535)", key, value);
+	*out = n;
+	return 0;
 }
 
 static int parse_exclude_mount(struct config_parser *p, const char *key, const char *value)
@@ -299,16 +413,36 @@ static int parse_pair(struct config_parser *p, const char *key, const char *valu
 	if (!strcmp(key, "presync"))
 		return parse_bool(p, key, value, &cfg->presync);
 	if (!strcmp(key, "hooks_dir"))
-		return parse_hooks_dir(p, key, value);
+		return parse_path(p, key, value, &cfg->hooks_dir);
 	if (!strcmp(key, "exclude_mount"))
 		return parse_exclude_mount(p, key, value);
 	if (!strcmp(key, "exclude_fstype"))
 		return parse_exclude_fstypes(p, key, value);
 	if (!strcmp(key, "log_level"))
 		return parse_log_level(p, key, value, &cfg->log_level);
+	if (!strcmp(key, "xo_sync_hook"))
+		return parse_bool(p, key, value, &cfg->xo_sync_hook);
+	if (!strcmp(key, "xo_address"))
+		return parse_xo_address(p, key, value);
+	if (!strcmp(key, "xo_port"))
+		return parse_port(p, key, value, &cfg->xo_port);
+	if (!strcmp(key, "xo_hold_timeout")) {
+		p->xo_hold_timeout_line = p->line;
+		return parse_duration(p, key, value, 1000, 600 * MS_PER_S,
+				      &cfg->xo_hold_timeout_ms);
+	}
+	if (!strcmp(key, "xo_token_file"))
+		return parse_path(p, key, value, &cfg->xo_token_file);
+	if (!strcmp(key, "xo_cert"))
+		return parse_path(p, key, value, &cfg->xo_cert);
+	if (!strcmp(key, "xo_key"))
+		return parse_path(p, key, value, &cfg->xo_key);
+	if (!strcmp(key, "xo_allow_from"))
+		return parse_allow(p, key, value);
 	return fail(p, "unknown key \"%s\" (expected freeze_timeout, dom0_timeout, hook_timeout, "
 		    "drain, drain_dirty_bytes, on_freeze_failure, presync, hooks_dir, exclude_mount, "
-		    "exclude_fstype or log_level)",
+		    "exclude_fstype, log_level, xo_sync_hook, xo_address, xo_port, xo_hold_timeout, "
+		    "xo_token_file, xo_cert, xo_key or xo_allow_from)",
 		    key);
 }
 

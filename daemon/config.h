@@ -11,13 +11,23 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 
 #define XQ_CONFIG_PATH		"/etc/xquiesce/xquiesced.conf"
 #define XQ_HOOKS_DIR		"/etc/xquiesce/hooks.d"
+#define XQ_XO_CERT		"/var/lib/xquiesce/xo-sync.crt"
+#define XQ_XO_KEY		"/var/lib/xquiesce/xo-sync.key"
+#define XQ_XO_PORT		1727
 
 enum freeze_failure_policy {
 	ON_FREEZE_FAILURE_FAIL,			/* report snapshot-error */
 	ON_FREEZE_FAILURE_CRASH_CONSISTENT,	/* snapshot anyway, say so */
+};
+
+/* A source network of xo_allow_from: IPv4 addresses are kept as IPv4-mapped IPv6. */
+struct xq_net {
+	struct in6_addr addr;
+	unsigned int prefix;		/* 0-128, counted on the mapped form */
 };
 
 struct xq_config {
@@ -34,6 +44,16 @@ struct xq_config {
 	size_t nexclude_mounts;
 	char **exclude_fstypes;		/* exact names, NULL-terminated */
 	size_t nexclude_fstypes;
+	/* Xen Orchestra's sync hook (xo-http.c): off unless xo_sync_hook = yes. */
+	bool xo_sync_hook;
+	struct in6_addr xo_address;	/* IPv4 as IPv4-mapped */
+	bool xo_address_v4;
+	unsigned int xo_port;
+	unsigned int xo_hold_timeout_ms;	/* longest hold without /post-sync */
+	char *xo_token_file;		/* NULL: no token */
+	char *xo_cert, *xo_key;
+	struct xq_net *xo_allow;	/* sources that may call without a token */
+	size_t nxo_allow;
 };
 
 struct config_parser {
@@ -41,6 +61,7 @@ struct config_parser {
 	unsigned int line;		/* number of the line last parsed */
 	unsigned int freeze_timeout_line;	/* where a key was set, 0: default */
 	unsigned int dom0_timeout_line;
+	unsigned int xo_hold_timeout_line;
 	char error[320];		/* "line N: why", set on failure */
 };
 
@@ -62,5 +83,7 @@ int config_parse_finish(struct config_parser *p);
 int config_load(struct xq_config *cfg, const char *path, char *err, size_t errlen);
 
 const char *config_policy_name(enum freeze_failure_policy policy);
+/* "10.0.0.0/24", "192.0.2.7", "fd00::/8": 0 or -EINVAL. */
+int config_parse_net(const char *s, struct xq_net *net);
 
 #endif /* _XQ_CONFIG_H */

@@ -10,6 +10,7 @@
  *
  *   proto_start / proto_feature_changed     -> ops (advertise)
  *   proto_action_changed("create-snapshot") -> ops, READ_GUEST
+ *   proto_refuse (instead of reading)       -> ops (report snapshot-error)
  *   proto_guest_read(inventory)             -> ops, FREEZE_HOOKS (or FAIL_*)
  *   proto_freeze_hooks_done(results)        -> FREEZE
  *   proto_frozen(result)                    -> ops, timer armed (wait dom0)
@@ -199,6 +200,12 @@ void proto_finish_hooks_done(struct proto *p, bool ok, const struct proto_item *
 			     size_t nhooks, struct proto_out *out);
 /* Applying an op of out failed (err < 0): report the request failed. */
 void proto_write_failed(struct proto *p, const char *path, int err, struct proto_out *out);
+/*
+ * Instead of READ_GUEST: the request cannot be served (another front door
+ * holds the freeze). It ends at once in snapshot-error with
+ * XEN_VSS_REQ_ERROR_PREPARING_WRITERS, code -err and why as the message.
+ */
+void proto_refuse(struct proto *p, int err, const char *why, struct proto_out *out);
 /* Shutting down: what must happen before exit (THAW if frozen). */
 void proto_shutdown(struct proto *p, struct proto_out *out);
 

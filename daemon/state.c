@@ -45,6 +45,7 @@ int state_write_last(const char *path, const struct snapshot_summary *s)
 		return r;
 	}
 	fprintf(f, "finished=%lld\n", (long long)s->finished);
+	put(f, "requester", s->requester);
 	put(f, "status", s->status);
 	put(f, "error", s->error);
 	put(f, "consistency", s->consistency);

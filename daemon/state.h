@@ -16,7 +16,8 @@
 
 struct snapshot_summary {
 	time_t finished;		/* wall clock, at the report */
-	const char *status;		/* "snapshot-created" or "snapshot-error" */
+	const char *requester;		/* "xenstore", "xo 192.0.2.7", ... */
+	const char *status;		/* "snapshot-created", "snapshot-error", "xo-thawed", "xo-error" */
 	const char *error;		/* NULL, or what went wrong */
 	const char *consistency;	/* as published to control/snapshot/ */
 	unsigned long long window_ms;	/* how long the disks were frozen */

@@ -5,11 +5,11 @@ set -euo pipefail
 
 packages=(
 	build-essential pkg-config git
-	libxen-dev libkmod-dev libcmocka-dev libsystemd-dev
+	libxen-dev libkmod-dev libcmocka-dev libsystemd-dev libmicrohttpd-dev libgnutls28-dev
 	qemu-system-x86 busybox-static cpio xz-utils zstd kmod
 	e2fsprogs xfsprogs btrfs-progs lvm2
 	flex bison bc libelf-dev libssl-dev sparse pahole
-	valgrind util-linux python3
+	valgrind util-linux python3 curl
 )
 # Extra packages a suite asks for: XQ_EXTRA_PACKAGES="a b".
 read -r -a extra <<<"${XQ_EXTRA_PACKAGES:-}"

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 
 #include "cmocka-compat.h"
 #include "config.h"
@@ -222,6 +223,56 @@ static void test_drain_keys(void **state)
 	assert_int_equal(t->cfg.drain_dirty_bytes, 1048576);
 }
 
+/* Xen Orchestra's sync hook: off by default, its keys, its networks. */
+static void test_xo_keys(void **state)
+{
+	struct t *t = *state;
+	char v4[INET6_ADDRSTRLEN];
+
+	assert_false(t->cfg.xo_sync_hook);
+	assert_int_equal(t->cfg.xo_port, 1727);
+	assert_int_equal(t->cfg.xo_hold_timeout_ms, 30000);
+	assert_null(t->cfg.xo_token_file);
+	assert_string_equal(t->cfg.xo_cert, "/var/lib/xquiesce/xo-sync.crt");
+	assert_string_equal(t->cfg.xo_key, "/var/lib/xquiesce/xo-sync.key");
+	parse_ok(t, "xo_sync_hook = yes");
+	parse_ok(t, "xo_address = 127.0.0.1");
+	parse_ok(t, "xo_port = 17270");
+	parse_ok(t, "xo_hold_timeout = 45s");
+	parse_ok(t, "xo_token_file = /etc/xquiesce/xo-token");
+	parse_ok(t, "xo_cert = /etc/ssl/xo.crt");
+	parse_ok(t, "xo_key = /etc/ssl/private/xo.key");
+	parse_ok(t, "xo_allow_from = 10.0.0.0/24, 192.0.2.7");
+	parse_ok(t, "xo_allow_from = fd00::/8");
+	assert_true(t->cfg.xo_sync_hook);
+	assert_true(t->cfg.xo_address_v4);
+	inet_ntop(AF_INET6, &t->cfg.xo_address, v4, sizeof(v4));
+	assert_string_equal(v4, "::ffff:127.0.0.1");
+	assert_int_equal(t->cfg.xo_port, 17270);
+	assert_int_equal(t->cfg.xo_hold_timeout_ms, 45000);
+	assert_string_equal(t->cfg.xo_token_file, "/etc/xquiesce/xo-token");
+	assert_string_equal(t->cfg.xo_cert, "/etc/ssl/xo.crt");
+	assert_string_equal(t->cfg.xo_key, "/etc/ssl/private/xo.key");
+	assert_int_equal(t->cfg.nxo_allow, 3);
+	assert_int_equal(t->cfg.xo_allow[0].prefix, 96 + 24);
+	assert_int_equal(t->cfg.xo_allow[1].prefix, 128);
+	assert_int_equal(t->cfg.xo_allow[2].prefix, 8);
+	parse_fails(t, "xo_allow_from = 10.0.0.1/24", "line 10: xo_allow_from: \"10.0.0.1/24\" is "
+		    "not an address or network (expected e.g. 192.0.2.10, 10.0.0.0/24 or fd00::/64, "
+		    "host bits zero)");
+	parse_fails(t, "xo_allow_from = 10.0.0.0/33", "line 11: xo_allow_from: \"10.0.0.0/33\" is "
+		    "not an address or network (expected e.g. 192.0.2.10, 10.0.0.0/24 or fd00::/64, "
+		    "host bits zero)");
+	parse_fails(t, "xo_address = localhost", "line 12: xo_address: \"localhost\" is not an IP "
+		    "address (expected e.g. 0.0.0.0, :: or 192.0.2.10)");
+	parse_fails(t, "xo_port = 70000", "line 13: xo_port: \"70000\" is not a port number "
+		    "(expected 1 to 65535)");
+	parse_fails(t, "xo_hold_timeout = 500ms", "line 14: xo_hold_timeout: \"500ms\" is out of "
+		    "range (expected 1000 ms to 600 s)");
+	parse_fails(t, "xo_token_file = token", "line 15: xo_token_file: \"token\" is not an "
+		    "absolute path");
+}
+
 static void test_bad_lines(void **state)
 {
 	struct t *t = *state;
@@ -233,7 +284,9 @@ static void test_bad_lines(void **state)
 	parse_fails(t, "Freeze_Timeout = 10",
 		    "line 4: unknown key \"Freeze_Timeout\" (expected freeze_timeout, "
 		    "dom0_timeout, hook_timeout, drain, drain_dirty_bytes, on_freeze_failure, "
-		    "presync, hooks_dir, exclude_mount, exclude_fstype or log_level)");
+		    "presync, hooks_dir, exclude_mount, exclude_fstype, log_level, xo_sync_hook, "
+		    "xo_address, xo_port, xo_hold_timeout, xo_token_file, xo_cert, xo_key or "
+		    "xo_allow_from)");
 	parse_fails(t, "exclude_fstype = ext4,averyveryveryveryveryverylongtypename",
 		    "line 5: exclude_fstype: \"averyveryveryveryveryverylongtypename\" is too long for a "
 		    "filesystem type");
@@ -337,6 +390,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_durations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drain_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_xo_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_lines, setup, teardown),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_load_refuses),

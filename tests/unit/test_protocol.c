@@ -854,6 +854,32 @@ static void test_write_failure(void **state)
 	thaw(t, 0, PROTO_STEP_FAIL_HOOKS);
 }
 
+/* Another front door holds the freeze: snapshot-error at once, no mailbox. */
+static void test_refused_while_another_door_holds(void **state)
+{
+	struct t *t = *state;
+	bool ok;
+
+	request(t);
+	reset(t);
+	proto_refuse(&t->p, -EBUSY, "another snapshot holds the agent: xo 192.0.2.7, for 1.5 s",
+		     &t->out);
+	OPS(&t->out,
+	    "write " SNAP "error=" PROTO_ERR_PREPARING,
+	    "write " SNAP "error/code=16",
+	    "write " SNAP "error/message=another snapshot holds the agent: xo 192.0.2.7, for 1.5 s",
+	    "write " SNAP "status=snapshot-error");
+	assert_int_equal(t->out.step, PROTO_STEP_NONE);
+	assert_false(proto_busy(&t->p));
+	assert_string_equal(proto_last_result(&t->p, &ok), "snapshot-error " PROTO_ERR_PREPARING
+			    ": another snapshot holds the agent: xo 192.0.2.7, for 1.5 s");
+	assert_false(ok);
+	/* outside READING it changes nothing */
+	reset(t);
+	proto_refuse(&t->p, -EBUSY, "late", &t->out);
+	NO_OPS(&t->out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -883,6 +909,7 @@ int main(void)
 		T(test_long_mount_point_cut),
 		T(test_shutdown_while_frozen),
 		T(test_write_failure),
+		T(test_refused_while_another_door_holds),
 #undef T
 	};
 

@@ -15,7 +15,7 @@
 #include <xenstore.h>
 
 #include "cmocka-compat.h"
-#include "xenstore.h"
+#include "store.h"
 
 struct key {
 	const char *path;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libxenstore behind the agent's poll loop (see xenstore.h).
+ * libxenstore behind the agent's poll loop (see store.h).
  *
  * libxenstore reads the connection in its own thread once a watch is set,
  * and when the peer closes a socket it closes its fd without telling the
@@ -21,7 +21,7 @@
 #include <unistd.h>
 #include <xenstore.h>
 
-#include "xenstore.h"
+#include "store.h"
 
 /*
  * control/ itself: dom0 giving the guest control/ (xquiesce-host prepare,

@@ -7,8 +7,8 @@
  * Functions return 0 or -errno; -ENOENT is a value, not a failure, where
  * the protocol tolerates absent keys.
  */
-#ifndef _XQ_XENSTORE_H
-#define _XQ_XENSTORE_H
+#ifndef _XQ_STORE_H
+#define _XQ_STORE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -72,4 +72,4 @@ void store_guest_free(struct store_guest *g);
 /* Whether an -errno from this file means the connection is gone. */
 bool store_lost(int err);
 
-#endif /* _XQ_XENSTORE_H */
+#endif /* _XQ_STORE_H */
