@@ -504,6 +504,8 @@ void proto_freeze_hooks_done(struct proto *p, bool ok, const struct proto_item *
 
 void proto_frozen(struct proto *p, const struct proto_freeze_result *r, struct proto_out *out)
 {
+	char ms[16];
+
 	if (p->state != PROTO_FREEZING)
 		return;
 	if (r->err) {
@@ -530,6 +532,12 @@ void proto_frozen(struct proto *p, const struct proto_freeze_result *r, struct p
 		p->filesystems = v;
 		p->nfilesystems = i + 1;
 	}
+	/*
+	 * How long we wait for dom0 from here: a dom0 tool that kept its own
+	 * timeout longer would snapshot after we gave up and thawed.
+	 */
+	snprintf(ms, sizeof(ms), "%u", p->dom0_timeout_ms);
+	op_write(out, ms, "%s/dom0-timeout-ms", p->vss);
 	op_write(out, "create-snapshots", "%s/status", p->vss);
 	p->state = PROTO_WAITING;
 	out->timer = PROTO_TIMER_ARM;
@@ -565,14 +573,6 @@ void proto_deadline(struct proto *p, struct proto_out *out)
 		return;
 	set_error(p, PROTO_ERR_CREATING, ETIMEDOUT,
 		  "no answer from dom0 in %s/status within %u ms", p->vss, p->dom0_timeout_ms);
-	unwind(p, out);
-}
-
-void proto_refuse(struct proto *p, int err, const char *why, struct proto_out *out)
-{
-	if (p->state != PROTO_READING)
-		return;
-	set_error(p, PROTO_ERR_PREPARING, -err, "%s", why);
 	unwind(p, out);
 }
 

@@ -162,7 +162,7 @@ static void to_waiting(struct t *t)
 
 	reset(t);
 	proto_frozen(&t->p, &kernel_freeze, &t->out);
-	OPS(&t->out, "write " VSS "/status=create-snapshots");
+	OPS(&t->out, "write " VSS "/dom0-timeout-ms=10000", "write " VSS "/status=create-snapshots");
 	assert_int_equal(t->out.step, PROTO_STEP_NONE);
 	assert_int_equal(t->out.timer, PROTO_TIMER_ARM);
 	assert_int_equal(t->out.timer_ms, 10000);
@@ -708,7 +708,7 @@ static void test_crash_consistent(void **state)
 	proto_freeze_hooks_done(&t->p, true, NULL, 0, &t->out);
 	reset(t);
 	proto_frozen(&t->p, &r, &t->out);
-	OPS(&t->out, "write " VSS "/status=create-snapshots");
+	OPS(&t->out, "write " VSS "/dom0-timeout-ms=10000", "write " VSS "/status=create-snapshots");
 	reset(t);
 	/* nothing to thaw */
 	proto_vss_changed(&t->p, "snapshots-created", SNAPVM, &t->out);
