@@ -576,6 +576,14 @@ void proto_deadline(struct proto *p, struct proto_out *out)
 	unwind(p, out);
 }
 
+void proto_refuse(struct proto *p, int err, const char *why, struct proto_out *out)
+{
+	if (p->state != PROTO_READING)
+		return;
+	set_error(p, PROTO_ERR_PREPARING, -err, "%s", why);
+	unwind(p, out);
+}
+
 void proto_shutdown(struct proto *p, struct proto_out *out)
 {
 	if (p->state != PROTO_WAITING)
