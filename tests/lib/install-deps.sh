@@ -7,7 +7,7 @@ packages=(
 	build-essential pkg-config git
 	libxen-dev libkmod-dev libcmocka-dev libsystemd-dev libmicrohttpd-dev libgnutls28-dev
 	qemu-system-x86 busybox-static cpio xz-utils zstd kmod
-	e2fsprogs xfsprogs btrfs-progs lvm2
+	e2fsprogs xfsprogs btrfs-progs lvm2 sqlite3
 	flex bison bc libelf-dev libssl-dev sparse pahole
 	valgrind util-linux python3 curl
 )
