@@ -9,13 +9,21 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "command.h"
+#include "escape.h"
 #include "lock.h"
 #include "prepare.h"
+#include "signals.h"
 #include "snapshot.h"
 #include "xquiesce-host.h"
 
 #define XE_PATH "/opt/xensource/bin/xe"
+/*
+ * On XAPI hosts: uninstall the snapshot; if XAPI refuses, tag it, so that
+ * nobody takes it for a quiesced one (and still report it as not removed).
+ */
+#define XE_DISCARD XE_PATH " snapshot-uninstall snapshot-uuid=\"$XQ_SNAPSHOT_UUID\" force=true" \
+	" || { " XE_PATH " snapshot-param-add uuid=\"$XQ_SNAPSHOT_UUID\" param-name=tags" \
+	" param-key=xquiesce-not-quiesced; exit 1; }"
 
 static const char *const exit_names[] = {
 	[XQ_EXIT_NOT_SUPPORTED] = "VM_SNAPSHOT_WITH_QUIESCE_NOT_SUPPORTED",
@@ -42,7 +50,12 @@ static void usage(FILE *out)
 "                           hosts: xe vm-snapshot uuid=\"$XQ_VM_UUID\"\n"
 "                           new-name-label=\"$XQ_SNAPSHOT_NAME\")\n"
 "  -C, --command-timeout S  kill the command after S seconds and answer\n"
-"                           snapshots-failed (default 10, snapwatchd's limit)\n"
+"                           snapshots-failed (default 10, snapwatchd's limit);\n"
+"                           cut to fit well inside the wait the guest publishes\n"
+"  -D, --discard-command CMD  removes a snapshot taken but not quiesced (the\n"
+"                           guest gave up, failed or disagreed), given\n"
+"                           XQ_SNAPSHOT_UUID (default: $XQ_DISCARD_COMMAND, else\n"
+"                           on XAPI hosts: xe snapshot-uninstall, or a tag)\n"
 "  -a, --ack-timeout S      seconds for the guest to take the request\n"
 "                           (default 60, as XAPI)\n"
 "  -t, --timeout S          seconds for the guest's result (default 600, as\n"
@@ -54,15 +67,18 @@ static void usage(FILE *out)
 "guest listed all its disks, else vdi), XQ_VDI_COUNT, XQ_VDIS (the VDI uuids)\n"
 "and for each VDI N from 0: XQ_VDI_N (uuid), XQ_VDI_N_PARAMS (what the backend\n"
 "serves, e.g. /dev/vg/disk or a file), XQ_VDI_N_DEV (xvda...), XQ_VDI_N_BACKEND\n"
-"(its xenstore backend path). On standard output it may print a line with one\n"
+"(its xenstore backend path), all from dom0's backend tree, and XQ_TIMEOUT_MS\n"
+"(its time limit). On standard output it may print a line with one\n"
 "uuid (the snapshot's, replacing XQ_SNAPSHOT_UUID) and lines 'VDI-UUID ID'\n"
 "giving each VDI's snapshot id. A non-zero exit means the snapshot failed.\n"
 "\n"
-"Output: 'key: value' lines: vm, snapshot-uuid, snapshot-id, vdis, and the\n"
-"times from the request: acknowledged-ms, create-snapshots-ms (the guest\n"
-"froze and asked for the snapshot), answered-ms, result-ms; then guest-KEY\n"
-"lines for what the agent reported beyond XAPI's keys (the freeze window,\n"
-"the consistency reached).\n"
+"Output: 'key: value' lines: vm, snapshot-uuid (the one dom0's command took;\n"
+"on failure discarded-snapshot-uuid or unquiesced-snapshot-uuid), snapshot-id,\n"
+"vdis, guest-wait-ms, command-timeout-ms, and the times from the request:\n"
+"acknowledged-ms, create-snapshots-ms (the guest froze and asked for the\n"
+"snapshot), answered-ms, result-ms; then guest-KEY lines for what the agent\n"
+"reported beyond XAPI's keys (the freeze window, the consistency reached).\n"
+"Guest values are escaped (\\xHH): no line comes from the guest whole.\n"
 "\n"
 "Exit status:\n"
 "  0  the snapshot was taken\n"
@@ -100,18 +116,30 @@ static void print_ms(const char *key, long long ms)
 		printf("%s: %lld\n", key, ms);
 }
 
+/*
+ * The report. Every value a guest wrote was escaped when it was read
+ * (escape.h), so each line is one key; the uuid printed is dom0's own.
+ */
 static void print_report(const struct vm *vm, const struct snapshot_report *report)
 {
+	char *name = escape(vm->name ? vm->name : "-");
 	unsigned int i;
 	char *eq;
 
-	printf("vm: %s (%s, domid %u)\n", vm->name ? vm->name : "-", vm->uuid, vm->domid);
+	printf("vm: %s (%s, domid %u)\n", name ? name : "?", vm->uuid, vm->domid);
+	free(name);
 	if (report->snapuuid)
-		printf("snapshot-uuid: %s\n", report->snapuuid);
+		printf("%s: %s\n", report->outcome == XQ_EXIT_OK ? "snapshot-uuid" :
+		       report->discarded ? "discarded-snapshot-uuid" : "unquiesced-snapshot-uuid",
+		       report->snapuuid);
 	if (report->snapid)
 		printf("snapshot-id: %s\n", report->snapid);
 	if (report->nvdis)
 		printf("vdis: %u\n", report->nvdis);
+	if (report->guest_wait_ms)
+		printf("guest-wait-ms: %ld\n", report->guest_wait_ms);
+	if (report->create_ms >= 0 && report->command_timeout_ms)
+		printf("command-timeout-ms: %d\n", report->command_timeout_ms);
 	print_ms("acknowledged-ms", report->ack_ms);
 	print_ms("create-snapshots-ms", report->create_ms);
 	print_ms("answered-ms", report->answered_ms);
@@ -124,36 +152,28 @@ static void print_report(const struct vm *vm, const struct snapshot_report *repo
 	fflush(stdout);
 }
 
-static void on_signal(int sig)
+/* What the report's lines alone would not make plain, on stderr. */
+static void print_warnings(const struct snapshot_opts *opts, const struct snapshot_report *report)
 {
-	(void)sig;
-	command_interrupted = 1;
+	if (report->timeout_cut && opts->command_timeout_set)
+		fprintf(stderr, "%s: warning: the guest waits %ld ms for the snapshot: the command"
+			" got %d ms, not the %d ms of --command-timeout\n", program_name,
+			report->guest_wait_ms, report->command_timeout_ms,
+			opts->command_timeout_ms);
+	if (report->snapuuid && report->outcome != XQ_EXIT_OK && !report->discarded)
+		fprintf(stderr, "%s: warning: snapshot %s was taken but is NOT quiesced, and %s:"
+			" remove it\n", program_name, report->snapuuid, opts->discard_command ?
+			"the discard command failed" : "there is no --discard-command");
 }
 
-/*
- * SIGINT, SIGTERM and SIGHUP end the snapshot cleanly: the command is
- * killed, the guest gets snapshots-failed, every key is removed. No
- * SA_RESTART, so that poll() returns at once.
- */
-static void catch_signals(void)
+static const char *default_command(const char *variable, const char *xapi)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
-	const int signals[] = { SIGINT, SIGTERM, SIGHUP };
-	size_t i;
-
-	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
-		sigaction(signals[i], &sa, NULL);
-}
-
-static const char *default_command(void)
-{
-	const char *env = getenv("XQ_SNAPSHOT_COMMAND");
+	const char *env = getenv(variable);
 
 	if (env && *env)
 		return env;
 	if (access(XE_PATH, X_OK) == 0)
-		return XE_PATH " vm-snapshot uuid=\"$XQ_VM_UUID\" new-name-label=\"$XQ_SNAPSHOT_NAME\"";
+		return xapi;
 	return NULL;
 }
 
@@ -162,6 +182,7 @@ int snapshot_main(int argc, char *argv[])
 	static const struct option options[] = {
 		{ "command", required_argument, NULL, 'c' },
 		{ "command-timeout", required_argument, NULL, 'C' },
+		{ "discard-command", required_argument, NULL, 'D' },
 		{ "ack-timeout", required_argument, NULL, 'a' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
@@ -179,8 +200,10 @@ int snapshot_main(int argc, char *argv[])
 	int c, code, lock_fd, r;
 	struct vm vm;
 
-	opts.command = default_command();
-	while ((c = getopt_long(argc, argv, "c:C:a:t:h", options, NULL)) != -1) {
+	opts.command = default_command("XQ_SNAPSHOT_COMMAND", XE_PATH " vm-snapshot"
+				       " uuid=\"$XQ_VM_UUID\" new-name-label=\"$XQ_SNAPSHOT_NAME\"");
+	opts.discard_command = default_command("XQ_DISCARD_COMMAND", XE_DISCARD);
+	while ((c = getopt_long(argc, argv, "c:C:D:a:t:h", options, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			opts.command = optarg;
@@ -188,6 +211,10 @@ int snapshot_main(int argc, char *argv[])
 		case 'C':
 			if (parse_seconds("--command-timeout", optarg, &opts.command_timeout_ms))
 				return XQ_EXIT_USAGE;
+			opts.command_timeout_set = true;
+			break;
+		case 'D':
+			opts.discard_command = *optarg ? optarg : NULL;
 			break;
 		case 'a':
 			if (parse_seconds("--ack-timeout", optarg, &opts.ack_timeout_ms))
@@ -215,6 +242,8 @@ int snapshot_main(int argc, char *argv[])
 			"XQ_SNAPSHOT_COMMAND (%s not found)\n", program_name, XE_PATH);
 		return XQ_EXIT_USAGE;
 	}
+	/* From here on, a signal ends the snapshot cleanly, wherever it lands. */
+	signals_catch();
 	code = open_vm(argv[optind], &xs, &vm);
 	if (code)
 		return code;
@@ -236,13 +265,17 @@ int snapshot_main(int argc, char *argv[])
 		code = XQ_EXIT_ERROR;
 		goto out;
 	}
-	catch_signals();
 	code = snapshot_vm(xs, &vm, &opts, &report);
 	print_report(&vm, &report);
-	if (code)
+	print_warnings(&opts, &report);
+	if (code) {
+		char *name = escape(vm.name ? vm.name : vm.uuid);
+
 		fprintf(stderr, "%s: %s: VM %s: %s\n", program_name,
 			code < (int)(sizeof(exit_names) / sizeof(exit_names[0])) && exit_names[code] ?
-			exit_names[code] : "error", vm.name ? vm.name : vm.uuid, report.detail);
+			exit_names[code] : "error", name ? name : vm.uuid, report.detail);
+		free(name);
+	}
 	snapshot_report_free(&report);
 out:
 	if (lock_fd >= 0)

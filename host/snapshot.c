@@ -14,6 +14,13 @@
  *
  * Both waits are conditions re-evaluated after every watch event, as XAPI's
  * are, so the order in which events arrive does not matter.
+ *
+ * Everything the guest wrote is input to check, never an instruction (the
+ * trust model, xquiesce-host(8)): the disks come from dom0's backend tree
+ * (disks.c), one create-snapshots is served per request, the snapshot's uuid
+ * is the one dom0's command gave, the guest's values are escaped before they
+ * are printed, and a snapshot that the guest does not confirm in time is
+ * discarded, since its disks may have been thawed when it was taken.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -24,21 +31,24 @@
 #include <time.h>
 
 #include "command.h"
+#include "disks.h"
+#include "escape.h"
+#include "signals.h"
 #include "snapshot.h"
 #include "watch.h"
 #include "xsutil.h"
 
-struct vdi {
-	char *uuid;		/* <backend>/sm-data/vdi-uuid */
-	char *params;		/* <backend>/params: what the backend serves */
-	char *dev;		/* <backend>/dev: xvda, ... */
-	char *backend;
-};
-
-struct disks {
-	struct vdi *vdi;
-	unsigned int n;
-};
+/*
+ * The command must end well before the guest stops waiting for it: the
+ * guest's clock started before we saw its request. This much of its wait,
+ * at least, is left unused.
+ */
+#define GUEST_MARGIN_MS		500
+#define GUEST_MARGIN_PERCENT	20
+/* Below this, no snapshot command can be expected to finish. */
+#define COMMAND_MIN_MS		100
+/* The discard runs with the guest thawed; it only has to end. */
+#define DISCARD_TIMEOUT_MS	60000
 
 struct run {
 	struct xs_handle *xs;
@@ -49,6 +59,8 @@ struct run {
 	struct watch watches[2];	/* control/snapshot (XAPI's), /vss/<uuid> */
 	char vss[64];		/* /vss/<uuid> */
 	long long start;
+	bool served;		/* create-snapshots was answered: never again */
+	unsigned int repeats;	/* create-snapshots asked again, refused */
 };
 
 static long long now_ms(void)
@@ -74,66 +86,6 @@ static enum xq_exit fail(struct snapshot_report *report, enum xq_exit outcome,
 	return outcome;
 }
 
-static void disks_free(struct disks *disks)
-{
-	unsigned int i;
-
-	for (i = 0; i < disks->n; i++) {
-		free(disks->vdi[i].uuid);
-		free(disks->vdi[i].params);
-		free(disks->vdi[i].dev);
-		free(disks->vdi[i].backend);
-	}
-	free(disks->vdi);
-	disks->vdi = NULL;
-	disks->n = 0;
-}
-
-/* The VM's disks that carry a VDI uuid, as XAPI's DB would list them. */
-static int disks_read(struct xs_handle *xs, const struct vm *vm, struct disks *disks)
-{
-	unsigned int n, i;
-	char **devs, *type;
-	struct vdi *v;
-
-	devs = xsu_list(xs, &n, "%s/device/vbd", vm->dom_path);
-	if (!devs)
-		return errno == ENOENT ? 0 : -errno;
-	disks->vdi = calloc(n ? n : 1, sizeof(*disks->vdi));
-	if (!disks->vdi) {
-		free(devs);
-		return -ENOMEM;
-	}
-	for (i = 0; i < n; i++) {
-		v = &disks->vdi[disks->n];
-		type = xsu_read(xs, "%s/device/vbd/%s/device-type", vm->dom_path, devs[i]);
-		v->backend = xsu_read(xs, "%s/device/vbd/%s/backend", vm->dom_path, devs[i]);
-		if (type && !strcmp(type, "disk") && v->backend)
-			v->uuid = xsu_read(xs, "%s/sm-data/vdi-uuid", v->backend);
-		free(type);
-		if (!v->uuid) {
-			free(v->backend);
-			v->backend = NULL;
-			continue;
-		}
-		v->params = xsu_read(xs, "%s/params", v->backend);
-		v->dev = xsu_read(xs, "%s/dev", v->backend);
-		disks->n++;
-	}
-	free(devs);
-	return 0;
-}
-
-static const struct vdi *disks_find(const struct disks *disks, const char *uuid)
-{
-	unsigned int i;
-
-	for (i = 0; i < disks->n; i++)
-		if (!strcmp(disks->vdi[i].uuid, uuid))
-			return &disks->vdi[i];
-	return NULL;
-}
-
 static int env_add(char **env, unsigned int *n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -156,7 +108,7 @@ static char **command_env(const struct run *run, char **requested, unsigned int 
 			  const char *snapuuid, const char *snaptype)
 {
 	const struct vm *vm = run->vm;
-	unsigned int n = 0, i, cap = 8 + 4 * nreq;
+	unsigned int n = 0, i, cap = 9 + 4 * nreq;
 	char **env, *list = NULL, *tmp;
 	const struct vdi *v;
 	int r = 0;
@@ -184,6 +136,7 @@ static char **command_env(const struct run *run, char **requested, unsigned int 
 	r = r ?: env_add(env, &n, "XQ_SNAPSHOT_NAME=quiesced snapshot of %s",
 			 vm->name ? vm->name : vm->uuid);
 	r = r ?: env_add(env, &n, "XQ_SNAPTYPE=%s", snaptype);
+	r = r ?: env_add(env, &n, "XQ_TIMEOUT_MS=%d", run->report->command_timeout_ms);
 	free(list);
 	if (r) {
 		for (i = 0; i < n; i++)
@@ -265,6 +218,54 @@ static int write_snapinfo(struct run *run, const char *snapuuid)
 }
 
 /*
+ * How long the command may run: --command-timeout, cut to fit well inside
+ * the wait the guest published (V/dom0-timeout-ms), so that the snapshot
+ * never completes after the guest gave up and thawed. An older agent
+ * publishes nothing; --command-timeout stands then. -ETIME when the guest
+ * leaves no time at all.
+ */
+static int command_budget(struct run *run)
+{
+	const struct snapshot_opts *opts = run->opts;
+	struct snapshot_report *report = run->report;
+	long guest, margin, fit;
+	char *value, *end;
+
+	report->command_timeout_ms = opts->command_timeout_ms;
+	value = xsu_read(run->xs, "%s/dom0-timeout-ms", run->vss);
+	if (!value)
+		return 0;
+	errno = 0;
+	guest = strtol(value, &end, 10);
+	if (errno || end == value || *end || guest < 0 || guest > 24L * 3600 * 1000) {
+		char *shown = escape(value);
+
+		free(value);
+		fail(report, XQ_EXIT_FAILED, "the guest published %s/dom0-timeout-ms '%s',"
+		     " not a number of milliseconds", run->vss, shown ? shown : "?");
+		free(shown);
+		return -EINVAL;
+	}
+	free(value);
+	report->guest_wait_ms = guest;
+	margin = guest * GUEST_MARGIN_PERCENT / 100;
+	if (margin < GUEST_MARGIN_MS)
+		margin = GUEST_MARGIN_MS;
+	fit = guest - margin - (now_ms() - run->start - report->create_ms);
+	if (fit >= opts->command_timeout_ms)
+		return 0;
+	if (fit < COMMAND_MIN_MS) {
+		fail(report, XQ_EXIT_FAILED, "the guest waits only %ld ms for the snapshot, too"
+		     " little to take one with %ld ms to spare: raise dom0_timeout in its"
+		     " xquiesced.conf", guest, margin);
+		return -ETIME;
+	}
+	report->command_timeout_ms = fit;
+	report->timeout_cut = true;
+	return 0;
+}
+
+/*
  * snapwatchd's create-snapshots. Returns 0 when the snapshot was taken;
  * any failure is also recorded in the report's detail, since the guest's
  * own error (which decides the outcome) says less.
@@ -285,8 +286,11 @@ static int take_snapshot(struct run *run)
 	}
 	for (i = 0; i < nreq; i++) {
 		if (!disks_find(&run->disks, requested[i])) {
-			fail(report, XQ_EXIT_FAILED, "the guest listed VDI '%s', not a disk of this VM",
-			     requested[i]);
+			char *shown = escape(requested[i]);
+
+			fail(report, XQ_EXIT_FAILED, "the guest listed VDI '%s', not a disk of this"
+			     " VM in dom0's backend tree", shown ? shown : "?");
+			free(shown);
 			free(requested);
 			return -EINVAL;
 		}
@@ -294,6 +298,9 @@ static int take_snapshot(struct run *run)
 	report->nvdis = nreq;
 	/* As in XAPI, a VM snapshot only when the guest lists all its disks. */
 	snaptype = nreq == run->disks.n ? "vm" : "vdi";
+	r = command_budget(run);
+	if (r)
+		goto out;
 	r = new_uuid(snapuuid);
 	r = r ?: xsu_write(run->xs, snaptype, "%s/snaptype", run->vss);
 	if (!r) {
@@ -304,10 +311,11 @@ static int take_snapshot(struct run *run)
 		fail(report, XQ_EXIT_ERROR, "cannot set up the snapshot: %s", strerror(-r));
 		goto out;
 	}
-	r = command_run(run->opts->command, env, run->opts->command_timeout_ms, &output, &status);
+	r = command_run(run->opts->command, env, report->command_timeout_ms, true, &output,
+			&status);
 	if (r == -ETIMEDOUT)
 		fail(report, XQ_EXIT_FAILED, "the snapshot command ran longer than %d ms and was killed",
-		     run->opts->command_timeout_ms);
+		     report->command_timeout_ms);
 	else if (r == -EINTR)
 		fail(report, XQ_EXIT_ERROR, "interrupted: the snapshot command was killed");
 	else if (r == -ECHILD)
@@ -318,7 +326,11 @@ static int take_snapshot(struct run *run)
 		fail(report, XQ_EXIT_ERROR, "cannot run the snapshot command: %s", strerror(-r));
 	if (r)
 		goto out;
+	/* From here on there is a snapshot: ours, whatever the guest says of it. */
 	r = record_output(run, output, snapuuid, requested, nreq);
+	report->snapuuid = strdup(snapuuid);
+	if (!report->snapuuid)
+		r = -ENOMEM;
 	r = r ?: write_snapinfo(run, snapuuid);
 	r = r ?: xsu_write(run->xs, snapuuid, "%s/snapuuid", run->vss);
 	if (r)
@@ -331,12 +343,22 @@ out:
 	return r;
 }
 
+/*
+ * One create-snapshots per request. A guest that asks again after its
+ * answer would otherwise get the command run again and again, for as long
+ * as the overall timeout lasts, and fill the host's storage.
+ */
 static void serve_create_snapshots(struct run *run)
 {
 	int r;
 
-	if (run->report->create_ms < 0)
-		run->report->create_ms = now_ms() - run->start;
+	if (run->served) {
+		run->repeats++;
+		xsu_write(run->xs, "snapshots-failed", "%s/status", run->vss);
+		return;
+	}
+	run->served = true;
+	run->report->create_ms = now_ms() - run->start;
 	r = take_snapshot(run);
 	xsu_write(run->xs, r ? "snapshots-failed" : "snapshots-created", "%s/status", run->vss);
 	run->report->answered_ms = now_ms() - run->start;
@@ -387,21 +409,37 @@ static char *read_snapid(struct xs_handle *xs, const char *dom_path)
 		free(chunk);
 	}
 	free(chunks);
-	return id;
+	tmp = id ? escape(id) : NULL;
+	free(id);
+	return tmp;
 }
 
+/* Kept escaped: the report prints them as they are. */
 static int add_guest_key(struct snapshot_report *report, const char *key, const char *value)
 {
-	char **keys;
+	char **keys, *k = escape(key), *v = escape(value);
+	int r = -ENOMEM;
 
 	keys = realloc(report->guest_keys, (report->nguest_keys + 1) * sizeof(*keys));
-	if (!keys)
-		return -ENOMEM;
-	report->guest_keys = keys;
-	if (asprintf(&keys[report->nguest_keys], "%s=%s", key, value) < 0)
-		return -ENOMEM;
-	report->nguest_keys++;
-	return 0;
+	if (keys)
+		report->guest_keys = keys;
+	if (keys && k && v && asprintf(&keys[report->nguest_keys], "%s=%s", k, v) >= 0) {
+		report->nguest_keys++;
+		r = 0;
+	}
+	free(k);
+	free(v);
+	return r;
+}
+
+/* control/snapshot/KEY as the guest wrote it, escaped; NULL if absent. */
+static char *guest_value(struct run *run, const char *key)
+{
+	char *value = xsu_read(run->xs, "%s/control/snapshot/%s", run->vm->dom_path, key);
+	char *shown = value ? escape(value) : NULL;
+
+	free(value);
+	return shown;
 }
 
 /*
@@ -440,30 +478,55 @@ static void read_guest_keys(struct run *run)
 	free(keys);
 }
 
+/*
+ * The guest's success, checked against what dom0 did: it can only confirm
+ * the snapshot dom0 took, by its uuid, once, and without having asked twice.
+ */
+static enum xq_exit check_success(struct run *run)
+{
+	struct snapshot_report *report = run->report;
+	char *guest;
+	bool same;
+
+	if (run->repeats)
+		return fail(report, XQ_EXIT_FAILED, "the guest asked for create-snapshots %u more"
+			    " time%s in one request; refused", run->repeats,
+			    run->repeats == 1 ? "" : "s");
+	if (!report->snapuuid)
+		return fail(report, XQ_EXIT_FAILED,
+			    "the guest reported success, but dom0 took no snapshot");
+	guest = guest_value(run, "snapuuid");
+	same = guest && !strcmp(guest, report->snapuuid);
+	if (!same) {
+		fail(report, XQ_EXIT_FAILED, "the guest reported snapshot %s%s%s, but the one"
+		     " dom0 took is %s", guest ? "'" : "", guest ? guest : "no uuid",
+		     guest ? "'" : "", report->snapuuid);
+		free(guest);
+		return report->outcome;
+	}
+	free(guest);
+	report->snapid = read_snapid(run->xs, run->vm->dom_path);
+	if (!report->snapid)
+		return fail(report, XQ_EXIT_FAILED, "the guest reported success without snapid");
+	report->outcome = XQ_EXIT_OK;
+	return XQ_EXIT_OK;
+}
+
 /* XAPI's reading of the guest's final status. */
 static enum xq_exit read_result(struct run *run, const char *status)
 {
 	struct snapshot_report *report = run->report;
-	const char *dom = run->vm->dom_path;
-	char *error, *code, *message;
+	char *error, *code, *message, *shown;
 
 	read_guest_keys(run);
-	if (!strcmp(status, "snapshot-created")) {
-		report->snapuuid = xsu_read(run->xs, "%s/control/snapshot/snapuuid", dom);
-		report->snapid = read_snapid(run->xs, dom);
-		if (!report->snapuuid || !report->snapid)
-			return fail(report, XQ_EXIT_FAILED,
-				    "the guest reported success without %s",
-				    report->snapuuid ? "snapid" : "snapuuid");
-		report->outcome = XQ_EXIT_OK;
-		return XQ_EXIT_OK;
-	}
+	if (!strcmp(status, "snapshot-created"))
+		return check_success(run);
 	if (!strcmp(status, "snapshot-error")) {
 		char guest[320];
 
-		error = xsu_read(run->xs, "%s/control/snapshot/error", dom);
-		code = xsu_read(run->xs, "%s/control/snapshot/error/code", dom);
-		message = xsu_read(run->xs, "%s/control/snapshot/error/message", dom);
+		error = guest_value(run, "error");
+		code = guest_value(run, "error/code");
+		message = guest_value(run, "error/message");
 		snprintf(guest, sizeof(guest), "the guest reported error '%s' (code %s%s%s)",
 			 error ? error : "?", code ? code : "0", message ? ": " : "",
 			 message ? message : "");
@@ -479,7 +542,11 @@ static enum xq_exit read_result(struct run *run, const char *status)
 		}
 		return fail(report, XQ_EXIT_FAILED, "%s", guest);
 	}
-	return fail(report, XQ_EXIT_FAILED, "the guest wrote an unexpected status '%s'", status);
+	shown = escape(status);
+	fail(report, XQ_EXIT_FAILED, "the guest wrote an unexpected status '%s'",
+	     shown ? shown : "?");
+	free(shown);
+	return report->outcome;
 }
 
 static enum xq_exit wait_and_serve(struct run *run)
@@ -498,7 +565,7 @@ static enum xq_exit wait_and_serve(struct run *run)
 	snprintf(action_path, sizeof(action_path), "%s/control/snapshot/action", dom);
 	for (;;) {
 		/* Interrupted: the guest is told the snapshot failed, and thaws. */
-		if (command_interrupted) {
+		if (interrupted) {
 			if (value_is(run->xs, "create-snapshots", status_path))
 				xsu_write(run->xs, "snapshots-failed", "%s", status_path);
 			if (!report->detail[0])
@@ -566,7 +633,7 @@ static bool await_advert(struct xs_handle *xs, const char *dom_path, int wait_ms
 	snprintf(control, sizeof(control), "%s/control", dom_path);
 	if (watch_start(&watch, control))
 		return false;
-	while (!(advertised = advertises_quiesce(xs, dom_path)) && !command_interrupted &&
+	while (!(advertised = advertises_quiesce(xs, dom_path)) && !interrupted &&
 	       now_ms() < deadline)
 		if (watch_wait(&watch, 1, deadline - now_ms(), &lost))
 			break;
@@ -578,13 +645,43 @@ static bool await_advert(struct xs_handle *xs, const char *dom_path, int wait_ms
 static void clean_up(struct run *run)
 {
 	static const char *const vss_keys[] = {
-		"status", "snapshot", "snapinfo", "snapuuid", "snaptype", "snapstring", "vdisnap"
+		"status", "snapshot", "snapinfo", "snapuuid", "snaptype", "snapstring", "vdisnap",
+		"dom0-timeout-ms"
 	};
 	size_t i;
 
 	xsu_rm(run->xs, "%s/control/snapshot", run->vm->dom_path);
 	for (i = 0; i < sizeof(vss_keys) / sizeof(vss_keys[0]); i++)
 		xsu_rm(run->xs, "%s/%s", run->vss, vss_keys[i]);
+}
+
+/*
+ * A snapshot dom0 took that is not a quiesced one: the guest gave up before
+ * it was taken (and had thawed), reported an error, never confirmed it, or
+ * confirmed another. Left as it is, it would pass for a quiesced snapshot;
+ * the discard command removes it, and when it cannot, the report names it.
+ */
+static void discard(struct run *run)
+{
+	struct snapshot_report *report = run->report;
+	const struct vm *vm = run->vm;
+	char *env[7] = { NULL }, *output = NULL;
+	int r = -ENOMEM, status;
+
+	if (!run->opts->discard_command)
+		return;
+	if (asprintf(&env[0], "XQ_SNAPSHOT_UUID=%s", report->snapuuid) >= 0 &&
+	    asprintf(&env[1], "XQ_VM_UUID=%s", vm->uuid) >= 0 &&
+	    asprintf(&env[2], "XQ_VM_NAME=%s", vm->name ? vm->name : "") >= 0 &&
+	    asprintf(&env[3], "XQ_DOMID=%u", vm->domid) >= 0 &&
+	    asprintf(&env[4], "XQ_DISCARD_REASON=%s", report->detail) >= 0 &&
+	    asprintf(&env[5], "XQ_VDI_COUNT=%u", report->nvdis) >= 0)
+		r = command_run(run->opts->discard_command, env, DISCARD_TIMEOUT_MS, false,
+				&output, &status);
+	report->discarded = !r;
+	free(output);
+	for (status = 0; status < 6; status++)
+		free(env[status]);
 }
 
 int snapshot_vm(struct xs_handle *xs, const struct vm *vm, const struct snapshot_opts *opts,
@@ -619,14 +716,17 @@ int snapshot_vm(struct xs_handle *xs, const struct vm *vm, const struct snapshot
 	}
 	clean_up(&run);
 	run.start = now_ms();
-	r = xsu_write(xs, "create-snapshot", "%s/action", control_path);
+	r = interrupted ? -EINTR : xsu_write(xs, "create-snapshot", "%s/action", control_path);
 	if (r) {
-		fail(report, XQ_EXIT_ERROR, "cannot write %s/action: %s", control_path, strerror(-r));
+		fail(report, XQ_EXIT_ERROR, r == -EINTR ? "interrupted by a signal" :
+		     "cannot write %s/action: %s", control_path, strerror(-r));
 		goto out;
 	}
 	wait_and_serve(&run);
 out:
 	clean_up(&run);
+	if (report->snapuuid && report->outcome != XQ_EXIT_OK)
+		discard(&run);
 	watch_stop(&run.watches[0]);
 	watch_stop(&run.watches[1]);
 	disks_free(&run.disks);

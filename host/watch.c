@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <xenstore.h>
 
+#include "signals.h"
 #include "watch.h"
 
 /* xenstored answers in milliseconds; this only bounds a wedged daemon. */
@@ -139,8 +140,8 @@ int watch_wait(struct watch *watches, size_t n, int timeout_ms, size_t *lost)
 		return -EINVAL;
 	for (i = 0; i < n; i++)
 		pfds[i] = (struct pollfd){ .fd = watches[i].fd, .events = POLLIN };
-	if (poll(pfds, n, timeout_ms) < 0)
-		return errno == EINTR ? 0 : -errno;
+	if (signals_poll(pfds, n, timeout_ms) < 0)
+		return -errno;
 	for (i = 0; i < n; i++) {
 		if (pfds[i].revents && watch_drain(&watches[i])) {
 			*lost = i;

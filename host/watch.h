@@ -24,7 +24,8 @@ int watch_start(struct watch *watch, const char *path);
 /*
  * Waits up to timeout_ms for any of the n watches (at most WATCH_WAIT_MAX)
  * to fire, and consumes what they signalled. 0 after an event, the timeout
- * or a signal; -EPIPE with *lost the index of a watch that is gone; -errno.
+ * or a signal (signals.h: one sent just before the call ends it at once);
+ * -EPIPE with *lost the index of a watch that is gone; -errno.
  */
 #define WATCH_WAIT_MAX 4
 int watch_wait(struct watch *watches, size_t n, int timeout_ms, size_t *lost);

@@ -7,10 +7,13 @@
  * permissions are enforced (owner, then the others' n/r/w/b), watches fire
  * once at registration and on every change below them (a removed parent
  * fires the watched path itself), and only for nodes the guest may read.
+ * Clients of the --dom0-socket, if given, are dom0 (xquiesce-host).
  *
  * The test plays dom0 through stdin, one command a line, each answered by
- * one line on stdout (see usage()). Every change a guest makes, and every
- * one it was refused, is logged in order for the test to compare.
+ * one line on stdout (see usage()); "guest CMD" plays the guest instead,
+ * under its permissions, so that a test can be a hostile guest. Every change
+ * a guest makes, and every one it was refused, is logged in order for the
+ * test to compare.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,7 +31,7 @@
 #include <unistd.h>
 #include <xen/io/xs_wire.h>
 
-#define MAX_CONNS	8
+#define MAX_CONNS	16
 #define MAX_PERMS	4
 #define DOM0		0U
 
@@ -54,6 +57,7 @@ struct watch {
 
 struct conn {
 	int fd;
+	unsigned int dom;	/* the domain it speaks for */
 	unsigned char buf[sizeof(struct xsd_sockmsg) + XENSTORE_PAYLOAD_MAX];
 	size_t have;
 };
@@ -84,6 +88,7 @@ static void usage(FILE *to, const char *prog)
 		"A xenstore peer for tests: clients of the socket are guest domain N (default 7).\n"
 		"Commands on stdin (dom0's side), each answered by one line on stdout:\n"
 		"  write PATH [VALUE...]      -> ok        (creates parents, owned by dom0)\n"
+		"  writeesc PATH VALUE        -> ok        (VALUE with \\n, \\t, \\\\ and \\xHH)\n"
 		"  rm PATH                    -> ok\n"
 		"  perms PATH PERM...         -> ok        (as xenstore: n0 r7 = owner dom0,\n"
 		"                                          others none, domain 7 reads)\n"
@@ -94,7 +99,9 @@ static void usage(FILE *to, const char *prog)
 		"  log                        -> the guest's changes so far, one a line, then end\n"
 		"  clearlog                   -> ok\n"
 		"  conns                      -> N (guest connections open)\n"
-		"  quit\n", prog);
+		"  guest write|writeesc|rm PATH ... -> ok | eacces  (as the guest domain)\n"
+		"  quit\n"
+		"--dom0-socket PATH: a second socket whose clients are dom0.\n", prog);
 }
 
 static void die(const char *what)
@@ -202,8 +209,8 @@ static bool parse_perms(char *words, struct node *n)
 	return true;
 }
 
-/* Absolute form of a client's path, NULL if it is not a valid path. */
-static char *absolute(const char *path)
+/* Absolute form of a path of domain dom, NULL if it is not a valid path. */
+static char *absolute(const char *path, unsigned int dom)
 {
 	char *abs;
 
@@ -214,7 +221,7 @@ static char *absolute(const char *path)
 		return NULL;
 	if (path[0] == '/')
 		return xstrndup(path, strlen(path));
-	if (asprintf(&abs, "%s/%s", domain_path, path) < 0)
+	if (asprintf(&abs, "/local/domain/%u/%s", dom, path) < 0)
 		die("asprintf");
 	return abs;
 }
@@ -262,7 +269,7 @@ static void fire(const char *path, bool removed)
 		if (!removed) {
 			const struct node *n = find(epath);
 
-			if (n && !may(domid, n, 'r'))
+			if (n && !may(conns[w->conn].dom, n, 'r'))
 				continue;
 		}
 		len = snprintf(body, sizeof(body), "%s%c%s", w->relative ? shown(epath) : epath,
@@ -369,6 +376,27 @@ static int do_directory(const char *path, unsigned int dom, char *out, size_t *l
 	return 0;
 }
 
+/* XS_SET_PERMS: NUL-separated "n0", "r7"..., by dom0 or the owner. */
+static int set_perms(const char *path, const char *body, size_t len, unsigned int dom)
+{
+	struct node *n = find(path);
+	char words[XENSTORE_PAYLOAD_MAX + 1];
+
+	if (!n)
+		return -ENOENT;
+	if (dom != DOM0 && n->perms[0].dom != dom)
+		return -EACCES;
+	memcpy(words, body, len);
+	words[len] = '\0';
+	for (size_t i = 0; i + 1 < len; i++)
+		if (!words[i])
+			words[i] = ' ';
+	if (!parse_perms(words, n))
+		return -EINVAL;
+	fire(path, false);
+	return 0;
+}
+
 static const char *errname(int err)
 {
 	switch (-err) {
@@ -396,17 +424,18 @@ static void drop_watches(int c, const char *wpath, const char *token)
 	}
 }
 
-/* One request of a guest client. */
+/* One request of a client: the guest's, or dom0's on the dom0 socket. */
 static void handle(int c, const struct xsd_sockmsg *h, const char *body)
 {
 	char out[XENSTORE_PAYLOAD_MAX], *path = NULL;
 	size_t olen = 0, plen = strnlen(body, h->len);
+	unsigned int dom = conns[c].dom;
 	const struct node *n;
 	int r = 0;
 
 	if (h->type != XS_GET_DOMAIN_PATH && h->type != XS_RESET_WATCHES &&
 	    h->type != XS_TRANSACTION_START && h->type != XS_TRANSACTION_END) {
-		if (plen == h->len || !(path = absolute(body))) {
+		if (plen == h->len || !(path = absolute(body, dom))) {
 			r = -EINVAL;
 			goto reply;
 		}
@@ -414,14 +443,16 @@ static void handle(int c, const struct xsd_sockmsg *h, const char *body)
 	switch (h->type) {
 	case XS_READ:
 		n = find(path);
-		r = !n ? -ENOENT : !may(domid, n, 'r') ? -EACCES : 0;
+		r = !n ? -ENOENT : !may(dom, n, 'r') ? -EACCES : 0;
 		if (!r) {
 			memcpy(out, n->value, n->len);
 			olen = n->len;
 		}
 		break;
 	case XS_WRITE:
-		r = do_write(path, body + plen + 1, h->len - plen - 1, domid);
+		r = do_write(path, body + plen + 1, h->len - plen - 1, dom);
+		if (dom == DOM0)
+			break;	/* dom0's own writes are not the guest's transcript */
 		if (r)
 			journal_add("%s write %s", errname(r), shown(path));
 		else
@@ -429,22 +460,28 @@ static void handle(int c, const struct xsd_sockmsg *h, const char *body)
 				    body + plen + 1);
 		break;
 	case XS_MKDIR:
-		r = find(path) ? 0 : do_write(path, "", 0, domid);
-		journal_add("%s%smkdir %s", r ? errname(r) : "", r ? " " : "", shown(path));
+		r = find(path) ? 0 : do_write(path, "", 0, dom);
+		if (dom != DOM0)
+			journal_add("%s%smkdir %s", r ? errname(r) : "", r ? " " : "",
+				    shown(path));
 		break;
 	case XS_RM:
-		r = do_rm(path, domid);
-		journal_add("%s%srm %s", r ? errname(r) : "", r ? " " : "", shown(path));
+		r = do_rm(path, dom);
+		if (dom != DOM0)
+			journal_add("%s%srm %s", r ? errname(r) : "", r ? " " : "", shown(path));
 		break;
 	case XS_DIRECTORY:
-		r = do_directory(path, domid, out, &olen);
+		r = do_directory(path, dom, out, &olen);
 		break;
 	case XS_GET_PERMS:
 		n = find(path);
-		r = !n ? -ENOENT : !may(domid, n, 'r') ? -EACCES : 0;
+		r = !n ? -ENOENT : !may(dom, n, 'r') ? -EACCES : 0;
 		for (size_t i = 0; !r && i < n->nperms; i++)
 			olen += (size_t)snprintf(out + olen, sizeof(out) - olen, "%c%u",
 						 n->perms[i].access, n->perms[i].dom) + 1;
+		break;
+	case XS_SET_PERMS:
+		r = set_perms(path, body + plen + 1, h->len - plen - 1, dom);
 		break;
 	case XS_WATCH:
 		if (plen + 1 >= h->len) {
@@ -606,13 +643,51 @@ static void reply(const char *s)
 	fflush(stdout);
 }
 
+/* \n, \t, \\ and \xHH decoded in place; returns the length. */
+static size_t unescape(char *s)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; s[i]; i++) {
+		if (s[i] != '\\' || !s[i + 1]) {
+			s[o++] = s[i];
+		} else if (s[++i] == 'n') {
+			s[o++] = '\n';
+		} else if (s[i] == 't') {
+			s[o++] = '\t';
+		} else if (s[i] == 'x' && s[i + 1] && s[i + 2]) {
+			char hex[3] = { s[i + 1], s[i + 2], 0 };
+
+			s[o++] = (char)strtoul(hex, NULL, 16);
+			i += 2;
+		} else {
+			s[o++] = s[i];
+		}
+	}
+	s[o] = '\0';
+	return o;
+}
+
+static const char *result_name(int r)
+{
+	return !r ? "ok" : r == -EACCES ? "eacces" : "enoent";
+}
+
 /* One line of the test's script; false on quit. */
 static bool command(char *line)
 {
-	char *cmd = strtok(line, " \n"), *path = strtok(NULL, " \n"), *rest = strtok(NULL, "\n");
+	char *cmd = strtok(line, " \n"), *path, *rest, *abs;
+	unsigned int actor = DOM0;	/* "guest CMD": as the guest, under its permissions */
 	const struct node *n;
-	char *abs = path ? absolute(path) : NULL;
 	bool go_on = true;
+
+	if (cmd && !strcmp(cmd, "guest")) {
+		actor = domid;
+		cmd = strtok(NULL, " \n");
+	}
+	path = strtok(NULL, " \n");
+	rest = strtok(NULL, "\n");
+	abs = path ? absolute(path, domid) : NULL;
 
 	if (!cmd) {
 		reply("error empty command");
@@ -630,16 +705,17 @@ static bool command(char *line)
 		int k = 0;
 
 		for (int c = 0; c < MAX_CONNS; c++)
-			k += conns[c].fd >= 0;
+			k += conns[c].fd >= 0 && conns[c].dom != DOM0;
 		printf("%d\n", k);
 		fflush(stdout);
 	} else if (!abs) {
 		reply("error expected a valid path");
-	} else if (!strcmp(cmd, "write")) {
-		do_write(abs, rest ? rest : "", rest ? strlen(rest) : 0, DOM0);
-		reply("ok");
+	} else if (!strcmp(cmd, "write") || !strcmp(cmd, "writeesc")) {
+		size_t len = !rest ? 0 : strcmp(cmd, "write") ? unescape(rest) : strlen(rest);
+
+		reply(result_name(do_write(abs, rest ? rest : "", len, actor)));
 	} else if (!strcmp(cmd, "rm")) {
-		reply(do_rm(abs, DOM0) ? "enoent" : "ok");
+		reply(result_name(do_rm(abs, actor)));
 	} else if (!strcmp(cmd, "read")) {
 		n = find(abs);
 		if (n)
@@ -718,13 +794,14 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "domid", required_argument, NULL, 'd' },
+		{ "dom0-socket", required_argument, NULL, '0' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	const char *sock = NULL;
+	const char *sock = NULL, *dom0_sock = NULL;
 	static char line[XENSTORE_PAYLOAD_MAX + 256];
 	size_t have = 0;
-	int c, lfd;
+	int c, lfd[2] = { -1, -1 };
 	bool go_on = true;
 
 	while ((c = getopt_long(argc, argv, "s:d:h", opts, NULL)) != -1) {
@@ -734,6 +811,9 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			domid = (unsigned int)strtoul(optarg, NULL, 10);
+			break;
+		case '0':
+			dom0_sock = optarg;
 			break;
 		case 'h':
 			usage(stdout, argv[0]);
@@ -751,15 +831,18 @@ int main(int argc, char **argv)
 	create("/", DOM0);
 	for (int i = 0; i < MAX_CONNS; i++)
 		conns[i].fd = -1;
-	lfd = listen_on(sock);
+	lfd[0] = listen_on(sock);
+	if (dom0_sock)
+		lfd[1] = listen_on(dom0_sock);
 	reply("ready");
 
 	while (go_on) {
-		struct pollfd p[MAX_CONNS + 2];
+		struct pollfd p[MAX_CONNS + 3];
 		int n = 0, r;
 
 		p[n++] = (struct pollfd){ .fd = waiting.active ? -1 : 0, .events = POLLIN };
-		p[n++] = (struct pollfd){ .fd = lfd, .events = POLLIN };
+		p[n++] = (struct pollfd){ .fd = lfd[0], .events = POLLIN };
+		p[n++] = (struct pollfd){ .fd = lfd[1], .events = POLLIN };
 		for (int i = 0; i < MAX_CONNS; i++)
 			p[n++] = (struct pollfd){ .fd = conns[i].fd, .events = POLLIN };
 		r = poll(p, (nfds_t)n, waiting.active ? (int)ms_left(&waiting.deadline) : -1);
@@ -767,12 +850,16 @@ int main(int argc, char **argv)
 			die("poll");
 		if (r == 0 && waiting.active)
 			timeout_wait();
-		if (p[1].revents & POLLIN) {
-			int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		for (int l = 0; l < 2; l++) {
+			int fd;
 
+			if (!(p[1 + l].revents & POLLIN))
+				continue;
+			fd = accept4(lfd[l], NULL, NULL, SOCK_CLOEXEC);
 			for (int i = 0; fd >= 0 && i < MAX_CONNS; i++) {
 				if (conns[i].fd < 0) {
 					conns[i].fd = fd;
+					conns[i].dom = l ? DOM0 : domid;
 					conns[i].have = 0;
 					fd = -1;
 				}
@@ -781,7 +868,7 @@ int main(int argc, char **argv)
 				close(fd);	/* full */
 		}
 		for (int i = 0; i < MAX_CONNS; i++)
-			if (conns[i].fd >= 0 && p[i + 2].revents)
+			if (conns[i].fd >= 0 && p[i + 3].revents)
 				on_readable(i);
 		if (p[0].revents & (POLLIN | POLLHUP)) {
 			ssize_t k = read(0, line + have, sizeof(line) - 1 - have);
@@ -809,6 +896,8 @@ int main(int argc, char **argv)
 		}
 	}
 	unlink(sock);
+	if (dom0_sock)
+		unlink(dom0_sock);
 	free_all();
 	return 0;
 }

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef XQUIESCE_HOST_DISKS_H
+#define XQUIESCE_HOST_DISKS_H
+
+#include "vm.h"
+
+struct xs_handle;
+
+/* One of the VM's disks, every field read from dom0's backend tree. */
+struct vdi {
+	char *uuid;		/* <backend>/sm-data/vdi-uuid */
+	char *params;		/* <backend>/params: what the backend serves */
+	char *dev;		/* <backend>/dev: xvda, ... */
+	char *backend;		/* /local/domain/0/backend/<kind>/<domid>/<devid> */
+};
+
+struct disks {
+	struct vdi *vdi;
+	unsigned int n;
+};
+
+/*
+ * The VM's disks that carry a VDI uuid, found from dom0's backend tree, never
+ * from the guest's device/vbd/N/backend pointers (which the guest may
+ * rewrite): each /local/domain/0/backend/{vbd,vbd3,qdisk}/<domid>/<devid>
+ * that dom0 owns and whose frontend and frontend-id name this VM's
+ * device/vbd/<devid>. Returns 0 or -errno.
+ */
+int disks_read(struct xs_handle *xs, const struct vm *vm, struct disks *disks);
+const struct vdi *disks_find(const struct disks *disks, const char *uuid);
+void disks_free(struct disks *disks);
+
+#endif
