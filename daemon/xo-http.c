@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 #include <microhttpd.h>
@@ -34,7 +35,7 @@ enum hold_end {
 /* What the current connection did, for the log: one at a time. */
 static struct {
 	char src[INET6_ADDRSTRLEN];
-	bool answered;
+	bool open, answered;
 } conn;
 
 void xo_door_init(struct xo_door *x, struct session *s)
@@ -294,10 +295,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		break;
 	}
 	log_printf(reply.code < 400 ? LOG_INFO : LOG_WARNING,
-		"Xen Orchestra's door: %s %s from %s (%s): %u in %.1f ms, %s",
+		"Xen Orchestra's door: %s %s from %s (%s): %u in %.1f ms, %.*s",
 		loggable(method, m, sizeof(m)), loggable(url, u, sizeof(u)), src,
 		xo_verdict_text(verdict), reply.code, (session_now_ns() - start) / 1e6,
-		reply.body);
+		(int)strcspn(reply.body, "\n"), reply.body);
 	return respond(c, &reply);
 }
 
@@ -310,9 +311,13 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 	(void)socket_context;
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
 		client_of(c, &addr, conn.src, sizeof(conn.src));
+		conn.open = true;
 		conn.answered = false;
 		DBG("Xen Orchestra's door: connection from %s", conn.src);
-	} else if (!conn.answered) {
+		return;
+	}
+	conn.open = false;
+	if (!conn.answered) {
 		WRN("Xen Orchestra's door: connection from %s closed without a request (TLS "
 		    "failed, or nothing came within %d s)", conn.src, XO_CONNECTION_TIMEOUT_S);
 	}
@@ -370,7 +375,7 @@ static struct MHD_Daemon *listen_on(struct xo_door *x, const struct xq_config *c
 	struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons(cfg->xo_port) };
 	struct sockaddr_in6 in6 = { .sin6_family = AF_INET6, .sin6_port = htons(cfg->xo_port),
 				    .sin6_addr = cfg->xo_address };
-	unsigned int flags = MHD_USE_TLS | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned int flags = MHD_USE_TLS | MHD_USE_ERROR_LOG;
 	const struct sockaddr *sa = (const struct sockaddr *)&in6;
 
 	if (cfg->xo_address_v4) {
@@ -381,17 +386,18 @@ static struct MHD_Daemon *listen_on(struct xo_door *x, const struct xq_config *c
 								   : MHD_USE_IPv6;
 	}
 	return MHD_start_daemon(flags, cfg->xo_port, NULL, NULL, on_request, x,
+				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, x,
 				MHD_OPTION_SOCK_ADDR, sa,
 				MHD_OPTION_HTTPS_MEM_KEY, x->key_pem,
 				MHD_OPTION_HTTPS_MEM_CERT, x->cert_pem,
 				MHD_OPTION_HTTPS_PRIORITIES, XO_TLS_PRIORITIES,
-				MHD_OPTION_CONNECTION_LIMIT, 1U,
-				MHD_OPTION_PER_IP_CONNECTION_LIMIT, 1U,
+				/* one at a time is kept by xo_door_pollfds(): at its
+				 * limit, the library would refuse the next */
+				MHD_OPTION_CONNECTION_LIMIT, 2U,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)XO_CONNECTION_TIMEOUT_S,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)XO_MEMORY_LIMIT,
 				MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U,
 				MHD_OPTION_NOTIFY_CONNECTION, on_connection, x,
-				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, x,
 				MHD_OPTION_END);
 }
 
@@ -442,13 +448,36 @@ void xo_door_start(struct xo_door *x, const struct xq_config *cfg)
 	    cfg->nxo_allow ? ", or none from xo_allow_from" : "", x->hold_timeout_ms);
 }
 
+/*
+ * The hold timer, then what libmicrohttpd waits for: the listening socket
+ * while no connection is open, else the one connection. One at a time:
+ * the next waits in the kernel's backlog, not refused, until this one ends
+ * (answered, or dropped at XO_CONNECTION_TIMEOUT_S).
+ */
 void xo_door_pollfds(struct xo_door *x, struct pollfd *fds)
 {
-	const union MHD_DaemonInfo *di = x->mhd ?
-		MHD_get_daemon_info(x->mhd, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
+	const union MHD_DaemonInfo *di;
+	MHD_socket max = 0;
+	fd_set rs, ws, es;
+	int n = 1;
 
-	fds[0] = (struct pollfd){ .fd = di ? di->epoll_fd : -1, .events = POLLIN };
-	fds[1] = (struct pollfd){ .fd = x->hold_fd, .events = POLLIN };
+	fds[0] = (struct pollfd){ .fd = x->hold_fd, .events = POLLIN };
+	for (int i = 1; i < XO_DOOR_NFDS; i++)
+		fds[i] = (struct pollfd){ .fd = -1 };
+	FD_ZERO(&rs);
+	FD_ZERO(&ws);
+	FD_ZERO(&es);
+	if (!x->mhd || MHD_get_fdset(x->mhd, &rs, &ws, &es, &max) != MHD_YES)
+		return;
+	di = MHD_get_daemon_info(x->mhd, MHD_DAEMON_INFO_LISTEN_FD);
+	if (di && conn.open)
+		FD_CLR(di->listen_fd, &rs);
+	for (int fd = 0; fd <= max && n < XO_DOOR_NFDS; fd++) {
+		short events = (FD_ISSET(fd, &rs) ? POLLIN : 0) | (FD_ISSET(fd, &ws) ? POLLOUT : 0);
+
+		if (events)
+			fds[n++] = (struct pollfd){ .fd = fd, .events = events };
+	}
 }
 
 int xo_door_timeout_ms(struct xo_door *x)
@@ -462,13 +491,25 @@ int xo_door_timeout_ms(struct xo_door *x)
 
 void xo_door_handle(struct xo_door *x, const struct pollfd *fds)
 {
+	fd_set rs, ws, es;
 	uint64_t ticks;
 
-	if (fds[1].revents && read(x->hold_fd, &ticks, sizeof(ticks)) == sizeof(ticks) &&
+	FD_ZERO(&rs);
+	FD_ZERO(&ws);
+	FD_ZERO(&es);
+	for (int i = 1; i < XO_DOOR_NFDS; i++) {
+		if (fds[i].fd < 0 || !fds[i].revents)
+			continue;
+		if (fds[i].events & POLLIN)
+			FD_SET(fds[i].fd, &rs);
+		if (fds[i].events & POLLOUT && fds[i].revents & (POLLOUT | POLLERR | POLLHUP))
+			FD_SET(fds[i].fd, &ws);
+	}
+	if (fds[0].revents && read(x->hold_fd, &ticks, sizeof(ticks)) == sizeof(ticks) &&
 	    x->held)
 		end_hold(x, END_DEADLINE, NULL);
 	if (x->mhd)
-		MHD_run(x->mhd);
+		MHD_run_from_select(x->mhd, &rs, &ws, &es);
 }
 
 void xo_door_resumed(struct xo_door *x)

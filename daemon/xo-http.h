@@ -19,7 +19,7 @@
 #include "session.h"
 #include "xo.h"
 
-#define XO_DOOR_NFDS		2
+#define XO_DOOR_NFDS		6	/* the hold timer, the listening socket or the connection */
 #define XO_CONNECTION_TIMEOUT_S	5	/* a client that sends nothing is dropped */
 #define XO_MEMORY_LIMIT		(32 * 1024)	/* per connection: headers, buffers */
 

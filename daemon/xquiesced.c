@@ -240,7 +240,7 @@ static void feature_lost(void *data)
 	xo_door_resumed(&d->xo);
 }
 
-enum { FD_SIGNAL, FD_XO, FD_XO_HOLD, FD_XS, NFDS = FD_XS + XS_DOOR_NFDS };
+enum { FD_SIGNAL, FD_XO, FD_XS = FD_XO + XO_DOOR_NFDS, NFDS = FD_XS + XS_DOOR_NFDS };
 
 static void loop(struct daemon *d)
 {
