@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Freezing through the xquiesce kernel module: one ioctl for everything. */
+#define _GNU_SOURCE	/* O_PATH */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 #include <libkmod.h>
@@ -18,6 +21,34 @@
 /* Static: filled before the freeze, read after it, never allocated inside. */
 static struct xq_dev devs[XQ_MAX_DEVS];
 static struct xq_fs frozen[XQ_MAX_DEVS];
+
+/*
+ * The module takes each filesystem from an O_PATH descriptor of one of its
+ * mount points. Something mounted over the mount point since discovery
+ * would name another filesystem: its device must still match (btrfs
+ * excepted, whose st_dev is the subvolume's own).
+ */
+static int open_mountpoint(const struct disc_fs *fs)
+{
+	struct stat st;
+	int fd;
+
+	fd = open(fs->mountpoint, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (strcmp(fs->fstype, "btrfs") &&
+	    (fstat(fd, &st) < 0 || st.st_dev != makedev(fs->major, fs->minor))) {
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
+static void close_devs(unsigned int n)
+{
+	while (n--)
+		close(devs[n].fd);
+}
 
 static int load_module(void)
 {
@@ -76,6 +107,7 @@ int module_freeze(struct freezer *f, int fd, const struct discovery *d,
 	struct freeze_result *res = &f->result;
 	unsigned int i;
 	size_t j;
+	int r;
 
 	for (j = 0; j < d->nfs; j++) {
 		if (d->fs[j].excluded)
@@ -83,12 +115,21 @@ int module_freeze(struct freezer *f, int fd, const struct discovery *d,
 		if (req.ndevs == XQ_MAX_DEVS) {
 			snprintf(res->message, sizeof(res->message),
 				 "more than %d filesystems to freeze", XQ_MAX_DEVS);
+			close_devs(req.ndevs);
 			close(fd);
 			return -E2BIG;
 		}
-		devs[req.ndevs++] = (struct xq_dev){
-			.major = d->fs[j].major, .minor = d->fs[j].minor, .level = d->fs[j].level,
-		};
+		r = open_mountpoint(&d->fs[j]);
+		if (r < 0) {
+			snprintf(res->message, sizeof(res->message), "cannot open %.200s (%u:%u): %s",
+				 d->fs[j].mountpoint, d->fs[j].major, d->fs[j].minor,
+				 r == -ESTALE ? "another filesystem is mounted there now" :
+				 strerror(-r));
+			close_devs(req.ndevs);
+			close(fd);
+			return r;
+		}
+		devs[req.ndevs++] = (struct xq_dev){ .fd = r, .level = d->fs[j].level };
 	}
 	if (!req.ndevs && !opt->all_blkfront) {
 		snprintf(res->message, sizeof(res->message),
@@ -99,8 +140,10 @@ int module_freeze(struct freezer *f, int fd, const struct discovery *d,
 
 	log_hold();
 	res->start_ns = freezer_now_ns();
-	if (ioctl(fd, XQ_IOC_FREEZE, &req) < 0) {
-		int err = errno;
+	r = ioctl(fd, XQ_IOC_FREEZE, &req) < 0 ? -errno : 0;
+	close_devs(req.ndevs);
+	if (r < 0) {
+		int err = -r;
 
 		close(fd);
 		log_release();

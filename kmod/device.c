@@ -6,7 +6,6 @@
  */
 #include <linux/capability.h>
 #include <linux/fs.h>
-#include <linux/kdev_t.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -22,10 +21,6 @@
 #define XQ_FREEZE_SIZE_V1	128
 #define XQ_THAW_SIZE_V1		56
 #define XQ_STATUS_SIZE_V1	104
-
-/* MKDEV() keeps 12 bits of major and 20 of minor. */
-#define XQ_MAJOR_LIMIT		(1U << (32 - MINORBITS))
-#define XQ_MINOR_LIMIT		(1U << MINORBITS)
 
 static bool xq_reserved_zero(const __u64 *reserved, size_t n)
 {
@@ -72,8 +67,8 @@ static struct xq_dev *xq_devs_copy_in(const struct xq_freeze *arg)
 		return ERR_PTR(-EFAULT);
 	}
 	for (i = 0; i < arg->ndevs; i++) {
-		if (devs[i].reserved || devs[i].major >= XQ_MAJOR_LIMIT ||
-		    devs[i].minor >= XQ_MINOR_LIMIT || devs[i].level >= XQ_MAX_DEVS) {
+		if (devs[i].reserved || devs[i].flags & ~XQ_DEV_FLAGS ||
+		    devs[i].level >= XQ_MAX_DEVS) {
 			kvfree(devs);
 			return ERR_PTR(-EINVAL);
 		}
@@ -100,7 +95,8 @@ static long xq_ioctl_freeze(struct xq_client *c, void __user *uarg)
 	err = xq_copy_in(&arg, sizeof(arg), XQ_FREEZE_SIZE_V1, uarg);
 	if (err)
 		return err;
-	if (arg.flags & ~XQ_FREEZE_FLAGS || !xq_reserved_zero(arg.reserved, ARRAY_SIZE(arg.reserved)) ||
+	if (arg.flags & ~XQ_FREEZE_FLAGS || arg.reserved0 ||
+	    !xq_reserved_zero(arg.reserved, ARRAY_SIZE(arg.reserved)) ||
 	    arg.ndevs > XQ_MAX_DEVS || arg.nfs_max > XQ_MAX_DEVS ||
 	    (!arg.ndevs && !(arg.flags & XQ_FREEZE_BLKFRONT)))
 		return -EINVAL;

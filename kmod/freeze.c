@@ -78,6 +78,7 @@ static void xq_sb_finish(struct xq_sb *s, int err)
 	mutex_lock(&set->lock);
 	s->err = err;
 	s->done = true;
+	s->running = false;
 	set->workers--;
 	settled = xq_set_settled_locked(set);
 	mutex_unlock(&set->lock);
@@ -202,6 +203,7 @@ static int xq_set_run_level(struct xq_set *set, unsigned int first, unsigned int
 
 		mutex_lock(&set->lock);
 		s->done = false;
+		s->running = true;
 		set->workers++;
 		mutex_unlock(&set->lock);
 		kref_get(&set->ref);
@@ -224,6 +226,7 @@ static int xq_set_run_level(struct xq_set *set, unsigned int first, unsigned int
 static void xq_failure_set(struct xq_failure *fail, const struct xq_sb *s, int err)
 {
 	fail->err = err;
+	fail->index = s->index;
 	fail->major = MAJOR(s->sb->s_dev);
 	fail->minor = MINOR(s->sb->s_dev);
 	strscpy(fail->fstype, s->fstype, sizeof(fail->fstype));
@@ -354,7 +357,7 @@ void xq_set_result(struct xq_set *set, struct xq_thaw_result *res)
 		if (s->flags & XQ_FS_STILL_FROZEN)
 			res->nstill_frozen++;
 	}
-	res->busy = set->workers > 0;
+	res->busy = set->workers;
 	mutex_unlock(&set->lock);
 }
 

@@ -128,6 +128,8 @@ static void xq_hold_settled(struct xq_set *set)
 	mutex_lock(&xq_hold.lock);
 	if (xq_hold.set != set || xq_hold.state != XQ_STATE_THAWING) {
 		mutex_unlock(&xq_hold.lock);
+		/* An orphan (below): a late freeze whose thaw failed is retried all the same. */
+		xq_set_thaw_retry(set);
 		return;
 	}
 	xq_set_result(set, &res);
@@ -143,9 +145,18 @@ static void xq_hold_settled(struct xq_set *set)
 		}
 	}
 	xq_hold.reported = true;
+	/*
+	 * A worker still running holds nothing of ours yet: it may be stuck
+	 * for good in I/O that never completes. The set becomes an orphan,
+	 * alive as long as its workers, and the module is idle again; a
+	 * worker that freezes later thaws its superblock itself.
+	 */
 	if (res.nheld) {
 		xq_set_thaw_retry(set);
-	} else if (!res.busy) {
+	} else {
+		if (res.busy)
+			pr_warn("%u workers of the ended freeze still run (stuck in I/O?): idle without them\n",
+				res.busy);
 		done = true;
 		xq_hold.state = XQ_STATE_IDLE;
 		xq_hold.last_end = xq_hold.ending;
@@ -208,7 +219,7 @@ static int xq_hold_timeout(u32 asked)
 int xq_hold_freeze(struct xq_client *c, struct xq_freeze *arg, const struct xq_dev *devs,
 		   struct xq_fs *fs)
 {
-	struct xq_failure fail = {};
+	struct xq_failure fail = { .index = -1 };
 	struct xq_set *set;
 	unsigned int seq;
 	u64 now, left;
@@ -222,6 +233,7 @@ int xq_hold_freeze(struct xq_client *c, struct xq_freeze *arg, const struct xq_d
 	arg->err_errno = 0;
 	arg->err_major = 0;
 	arg->err_minor = 0;
+	arg->err_index = -1;
 	memset(arg->err_fstype, 0, sizeof(arg->err_fstype));
 	timeout_ms = xq_hold_timeout(arg->timeout_ms);
 	if (timeout_ms < 0)
@@ -239,7 +251,8 @@ int xq_hold_freeze(struct xq_client *c, struct xq_freeze *arg, const struct xq_d
 
 	arg->timeout_ms_used = timeout_ms;
 	arg->start_ns = ktime_get_ns();
-	set = xq_set_select(devs, arg->ndevs, arg->flags & XQ_FREEZE_BLKFRONT, &fail);
+	set = xq_set_select(devs, arg->ndevs, arg->flags & XQ_FREEZE_BLKFRONT,
+			    arg->start_ns + (u64)timeout_ms * NSEC_PER_MSEC, &fail);
 	if (IS_ERR(set)) {
 		err = PTR_ERR(set);
 		mutex_lock(&xq_hold.lock);
@@ -286,6 +299,7 @@ failed:
 	arg->err_errno = -fail.err;
 	arg->err_major = fail.major;
 	arg->err_minor = fail.minor;
+	arg->err_index = fail.index;
 	memcpy(arg->err_fstype, fail.fstype, sizeof(arg->err_fstype));
 	xq_hold_log_failure(&fail);
 	return err;

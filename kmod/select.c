@@ -2,55 +2,40 @@
 /*
  * Selecting the superblocks of one FREEZE.
  *
- * The only superblock walk exported to modules on every supported kernel is
- * iterate_supers_type(), which needs a filesystem type. The types walked are
- * the block filesystems the kernel has registered, read from its own list
- * (/proc/filesystems, the lines not marked "nodev"). Asking get_fs_type()
- * for a fixed list of names instead would make the kernel run modprobe for
- * every type not loaded, loading filesystem modules nobody uses in the
- * middle of a freeze.
+ * Userspace names each filesystem by a file descriptor of a file on it
+ * (an O_PATH descriptor of a mount point, usually): the superblock is that
+ * of the descriptor's mount, which the open file keeps alive while we take
+ * our own active reference. The kernel thus reads no file, resolves no
+ * path and takes no lock to find it, and bind mounts, btrfs subvolumes,
+ * chroots and other mount namespaces need nothing special. Only the
+ * blkfront walk (walk.c) looks for what userspace cannot see.
  *
- * A filesystem may keep its superblocks on a type it never registers: btrfs
- * did until its new mount API conversion (6.8), mounting them through a
- * private "btrfs" type. A named device the walk did not find is therefore
- * looked up once more in the caller's mount table (/proc/self/mountinfo),
- * through the mount point of a mount with that device number.
+ * Every live set is listed here, so that a superblock a worker of an
+ * earlier, abandoned FREEZE still has in hand (stuck in I/O that never
+ * completes, holding its s_umount) is refused with EBUSY rather than
+ * waited for.
  */
 #include <linux/blkdev.h>
 #include <linux/err.h>
-#include <linux/kdev_t.h>
+#include <linux/file.h>
 #include <linux/major.h>
-#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mount.h>
-#include <linux/namei.h>
+#include <linux/mutex.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/string.h>
-#include <linux/string_helpers.h>
 
-#include "set.h"
+#include "select.h"
 
-#define XQ_FILESYSTEMS_PATH	"/proc/filesystems"
-#define XQ_FILESYSTEMS_MAX	(64 * 1024)
-#define XQ_MOUNTINFO_PATH	"/proc/self/mountinfo"
-#define XQ_MOUNTINFO_MAX	(4 * 1024 * 1024)
-
-struct xq_select {
-	const struct xq_dev *devs;
-	u32 ndevs;
-	bool *found;		/* per devs[] entry */
-	bool blkfront;
-	u32 blkfront_level;
-	struct xq_set *set;
-	int err;
-};
+static LIST_HEAD(xq_sets);
+static DEFINE_MUTEX(xq_sets_lock);	/* xq_sets; taken before any set->lock */
 
 /*
  * blkfront disks are major 202; partitions past its minors get major 259.
  * The parent's driver can be unbound under us: read it once.
  */
-static bool xq_sb_is_blkfront(struct super_block *sb)
+bool xq_sb_is_blkfront(struct super_block *sb)
 {
 	const struct device_driver *drv;
 	struct gendisk *disk;
@@ -71,208 +56,140 @@ static bool xq_sb_is_blkfront(struct super_block *sb)
 /*
  * FUSE filesystems are never frozen: their daemon would have to answer the
  * sync of its own frozen disk. fuseblk (ntfs-3g, exfat-fuse) is a block
- * filesystem type, so the walk would otherwise take it on a blkfront disk.
+ * filesystem type.
  */
-static bool xq_type_is_fuse(const struct file_system_type *type)
+static bool xq_type_freezable(const struct file_system_type *type)
 {
-	return !strncmp(type->name, "fuse", 4);
+	return type->fs_flags & FS_REQUIRES_DEV && strncmp(type->name, "fuse", 4);
 }
 
-/* The lowest level any devs[] entry gives this device, or -1 if unnamed. */
-static s64 xq_named_level(struct xq_select *sel, dev_t dev)
+static void xq_failure_sb(struct xq_failure *fail, const struct super_block *sb, int index,
+			  int err)
 {
-	s64 level = -1;
-	u32 i;
-
-	for (i = 0; i < sel->ndevs; i++) {
-		if (MKDEV(sel->devs[i].major, sel->devs[i].minor) != dev)
-			continue;
-		sel->found[i] = true;
-		if (level < 0 || sel->devs[i].level < level)
-			level = sel->devs[i].level;
-	}
-	return level;
+	fail->err = err;
+	fail->index = index;
+	fail->major = MAJOR(sb->s_dev);
+	fail->minor = MINOR(sb->s_dev);
+	strscpy(fail->fstype, sb->s_type->name, sizeof(fail->fstype));
 }
 
-static u32 xq_named_order(const struct xq_select *sel, dev_t dev)
+/**
+ * xq_sb_busy - whether a pre-sync or freeze worker of ours holds @sb
+ * @sb: the superblock, or NULL for any of @type
+ * @type: with a NULL @sb, the filesystem type
+ * @fail: filled in, with -EBUSY, when it does
+ *
+ * Such a worker belongs to an abandoned FREEZE (only one FREEZE runs at a
+ * time) and may never finish: its s_umount may stay held for good.
+ */
+bool xq_sb_busy(const struct super_block *sb, const struct file_system_type *type,
+		struct xq_failure *fail)
 {
-	u32 i;
+	struct xq_set *set;
+	bool busy = false;
+	unsigned int i;
 
-	for (i = 0; i < sel->ndevs; i++)
-		if (MKDEV(sel->devs[i].major, sel->devs[i].minor) == dev)
+	mutex_lock(&xq_sets_lock);
+	list_for_each_entry(set, &xq_sets, node) {
+		mutex_lock(&set->lock);
+		for (i = 0; i < set->n && !busy; i++) {
+			const struct xq_sb *s = &set->sbs[i];
+
+			if (s->running && (sb ? s->sb == sb : s->sb->s_type == type)) {
+				xq_failure_sb(fail, s->sb, -1, -EBUSY);
+				pr_warn("%s (%s): a worker of an earlier freeze is still stuck on it\n",
+					s->id, s->fstype);
+				busy = true;
+			}
+		}
+		mutex_unlock(&set->lock);
+		if (busy)
 			break;
-	return i;
+	}
+	mutex_unlock(&xq_sets_lock);
+	return busy;
 }
 
-/* Takes an active reference: the superblock then outlives an unmount until we let go. */
-static void xq_select_add(struct xq_select *sel, struct super_block *sb)
+/* Adds @sb, on which the caller holds an active reference, or drops that reference. */
+static int xq_set_add(struct xq_set *set, struct super_block *sb, u32 level, u32 order,
+		      int index, bool blkfront)
 {
-	bool blkfront = xq_sb_is_blkfront(sb);
-	s64 level = xq_named_level(sel, sb->s_dev);
 	struct xq_sb *s;
 	unsigned int i;
 
-	if (sel->err || (level < 0 && !(sel->blkfront && blkfront)))
-		return;
-	for (i = 0; i < sel->set->n; i++)
-		if (sel->set->sbs[i].sb == sb)
-			return;
-	if (sel->set->n == XQ_MAX_DEVS) {
-		sel->err = -E2BIG;
-		return;
+	for (i = 0; i < set->n; i++) {
+		s = &set->sbs[i];
+		if (s->sb != sb)
+			continue;
+		if (level < s->level || (level == s->level && order < s->order)) {
+			s->level = level;
+			s->order = order;
+		}
+		if (s->index < 0)
+			s->index = index;
+		deactivate_super(sb);
+		return 0;
 	}
-	if (!atomic_inc_not_zero(&sb->s_active))
-		return;		/* being shut down */
-
-	s = &sel->set->sbs[sel->set->n++];
+	if (set->n == XQ_MAX_DEVS) {
+		deactivate_super(sb);
+		return -E2BIG;
+	}
+	s = &set->sbs[set->n++];
 	s->sb = sb;
-	s->set = sel->set;
-	s->level = level < 0 ? sel->blkfront_level : level;
-	s->order = level < 0 ? sel->ndevs + sel->set->n : xq_named_order(sel, sb->s_dev);
+	s->set = set;
+	s->level = level;
+	s->order = order;
+	s->index = index;
 	s->flags = blkfront ? XQ_FS_BLKFRONT : 0;
 	strscpy(s->fstype, sb->s_type->name, sizeof(s->fstype));
 	strscpy(s->id, sb->s_id, sizeof(s->id));
+	return 0;
 }
 
-/*
- * Called by iterate_supers_type() with s_umount held shared, so nothing can
- * be frozen here: only pinned, to be frozen later.
- */
-static void xq_select_sb(struct super_block *sb, void *arg)
+/* The filesystem of one devs[] entry; its type goes to @types for the walk. */
+static int xq_select_fd(struct xq_set *set, const struct xq_dev *dev, int index,
+			struct file_system_type **types, unsigned int *ntypes,
+			struct xq_failure *fail)
 {
-	xq_select_add(arg, sb);
-}
-
-static void xq_select_type(struct xq_select *sel, const char *name)
-{
-	struct file_system_type *type = get_fs_type(name);
-
-	if (!type)
-		return;
-	if (type->fs_flags & FS_REQUIRES_DEV && !xq_type_is_fuse(type))
-		iterate_supers_type(type, xq_select_sb, sel);
-	module_put(type->owner);
-}
-
-/* Reads a /proc file whole, NUL-terminated; kvfree() the result. */
-static char *xq_read_proc(const char *path, size_t max)
-{
+	struct super_block *sb;
 	struct file *file;
-	loff_t pos = 0;
-	ssize_t got;
-	size_t len = 0;
-	char *buf;
+	unsigned int i;
+	int err = 0;
 
-	file = filp_open(path, O_RDONLY, 0);
-	if (IS_ERR(file))
-		return ERR_CAST(file);
-	buf = kvmalloc(max, GFP_KERNEL);
-	if (!buf) {
-		filp_close(file, NULL);
-		return ERR_PTR(-ENOMEM);
+	file = fget_raw(dev->fd);
+	if (!file) {
+		fail->index = index;
+		return -EBADF;
 	}
-	do {
-		got = kernel_read(file, buf + len, max - 1 - len, &pos);
-		if (got > 0)
-			len += got;
-	} while (got > 0 && len < max - 1);
-	filp_close(file, NULL);
-	if (got < 0) {
-		kvfree(buf);
-		return ERR_PTR(got);
+	sb = file->f_path.mnt->mnt_sb;
+	if (!xq_type_freezable(sb->s_type)) {
+		xq_failure_sb(fail, sb, index, -ENOTBLK);
+		err = -ENOTBLK;
+		goto out;
 	}
-	buf[len] = '\0';
-	return buf;
-}
-
-/* Cuts the next line off *@rest. */
-static char *xq_next_line(char **rest)
-{
-	char *line = *rest, *end = strchr(line, '\n');
-
-	if (end)
-		*end++ = '\0';
-	*rest = end ? end : line + strlen(line);
-	return line;
-}
-
-/* Walks every registered block filesystem type ("\tname\n" lines). */
-static int xq_select_walk(struct xq_select *sel)
-{
-	char *buf, *rest, *line;
-
-	buf = xq_read_proc(XQ_FILESYSTEMS_PATH, XQ_FILESYSTEMS_MAX);
-	if (IS_ERR(buf))
-		return PTR_ERR(buf);
-	for (rest = buf; *rest && !sel->err;) {
-		line = xq_next_line(&rest);
-		if (line[0] == '\t' && line[1])
-			xq_select_type(sel, line + 1);
+	for (i = 0; i < *ntypes && types[i] != sb->s_type; i++)
+		;
+	if (i == *ntypes) {
+		/* Live while its superblock is: kept until the walk is over. */
+		__module_get(sb->s_type->owner);
+		types[(*ntypes)++] = sb->s_type;
 	}
-	kvfree(buf);
-	return sel->err;
-}
-
-static bool xq_select_missing(const struct xq_select *sel, dev_t dev)
-{
-	u32 i;
-
-	for (i = 0; i < sel->ndevs; i++)
-		if (!sel->found[i] && MKDEV(sel->devs[i].major, sel->devs[i].minor) == dev)
-			return true;
-	return false;
-}
-
-/*
- * One mountinfo line: "ID PARENT MAJOR:MINOR ROOT MOUNTPOINT ...", the mount
- * point octal-escaped. The superblock reached through the mount point must
- * still carry the device number (the mount table may change meanwhile) and,
- * as in the walk, be a block filesystem's.
- */
-static void xq_select_mountinfo_line(struct xq_select *sel, char *line)
-{
-	unsigned int major, minor;
-	char *field[5];
-	struct path path;
-	int i;
-
-	for (i = 0; i < 5; i++)
-		field[i] = strsep(&line, " ");
-	if (!line || sscanf(field[2], "%u:%u", &major, &minor) != 2 ||
-	    !xq_select_missing(sel, MKDEV(major, minor)))
-		return;
-	string_unescape_inplace(field[4], UNESCAPE_OCTAL);
-	if (kern_path(field[4], 0, &path))
-		return;
-	if (path.mnt->mnt_sb->s_dev == MKDEV(major, minor) &&
-	    path.mnt->mnt_sb->s_type->fs_flags & FS_REQUIRES_DEV &&
-	    !xq_type_is_fuse(path.mnt->mnt_sb->s_type))
-		xq_select_add(sel, path.mnt->mnt_sb);
-	path_put(&path);
-}
-
-static int xq_select_mounted(struct xq_select *sel)
-{
-	char *buf, *rest;
-
-	buf = xq_read_proc(XQ_MOUNTINFO_PATH, XQ_MOUNTINFO_MAX);
-	if (IS_ERR(buf))
-		return PTR_ERR(buf);
-	for (rest = buf; *rest && !sel->err;)
-		xq_select_mountinfo_line(sel, xq_next_line(&rest));
-	kvfree(buf);
-	return sel->err;
-}
-
-/* The first devs[] entry no superblock matched, or -1. */
-static int xq_select_first_missing(const struct xq_select *sel)
-{
-	u32 i;
-
-	for (i = 0; i < sel->ndevs; i++)
-		if (!sel->found[i])
-			return i;
-	return -1;
+	if (dev->flags & XQ_DEV_TYPE_ONLY)
+		goto out;
+	if (xq_sb_busy(sb, NULL, fail)) {
+		fail->index = index;
+		err = -EBUSY;
+		goto out;
+	}
+	/* The open file's mount keeps it active: this cannot fail. */
+	if (WARN_ON_ONCE(!atomic_inc_not_zero(&sb->s_active))) {
+		err = -ENOENT;
+		goto out;
+	}
+	err = xq_set_add(set, sb, dev->level, index, index, xq_sb_is_blkfront(sb));
+out:
+	fput(file);
+	return err;
 }
 
 static int xq_sb_cmp(const void *a, const void *b)
@@ -289,6 +206,9 @@ static void xq_set_release(struct kref *ref)
 	struct xq_set *set = container_of(ref, struct xq_set, ref);
 	unsigned int i;
 
+	mutex_lock(&xq_sets_lock);
+	list_del(&set->node);
+	mutex_unlock(&xq_sets_lock);
 	for (i = 0; i < set->n; i++)
 		deactivate_super(set->sbs[i].sb);
 	kvfree(set);
@@ -311,60 +231,80 @@ static struct xq_set *xq_set_alloc(void)
 	init_waitqueue_head(&set->wq);
 	/* The module stays loaded while any superblock is held or any worker may run. */
 	__module_get(THIS_MODULE);
+	mutex_lock(&xq_sets_lock);
+	list_add(&set->node, &xq_sets);
+	mutex_unlock(&xq_sets_lock);
 	return set;
+}
+
+/* With @blkfront: adds what the walk finds over @types at @level. */
+static int xq_select_blkfront(struct xq_set *set, struct file_system_type **types,
+			      unsigned int ntypes, u32 level, u32 ndevs, u64 deadline_ns,
+			      struct xq_failure *fail)
+{
+	struct super_block **found;
+	unsigned int i, nfound;
+	int err;
+
+	found = kvmalloc_array(XQ_MAX_DEVS, sizeof(*found), GFP_KERNEL);
+	if (!found)
+		return -ENOMEM;
+	err = xq_walk_blkfront(types, ntypes, deadline_ns, found, &nfound, fail);
+	for (i = 0; i < nfound; i++) {
+		int e = xq_set_add(set, found[i], level, ndevs + i, -1, true);
+
+		err = err ?: e;
+	}
+	kvfree(found);
+	return err;
 }
 
 /**
  * xq_set_select - pin the superblocks a FREEZE asks for, in freeze order
- * @devs: the caller's named devices (validated: ranges, reserved fields)
+ * @devs: the caller's descriptors (validated: flags, reserved fields)
  * @ndevs: number of entries in @devs
  * @blkfront: also take every filesystem on a Xen blkfront disk
+ * @deadline_ns: when the FREEZE call gives up, for the walk
  * @fail: on error, which device and why
  *
- * Every devs[] entry must match a mounted block filesystem (-ENOENT names
- * the first that does not); filesystems found by @blkfront only share the
- * highest level used in @devs.
+ * Filesystems found by @blkfront only share the highest level used in @devs.
  */
 struct xq_set *xq_set_select(const struct xq_dev *devs, u32 ndevs, bool blkfront,
-			     struct xq_failure *fail)
+			     u64 deadline_ns, struct xq_failure *fail)
 {
-	struct xq_select sel = { .devs = devs, .ndevs = ndevs, .blkfront = blkfront };
-	int err, missing;
-	u32 i;
+	struct file_system_type **types;
+	unsigned int ntypes = 0;
+	struct xq_set *set;
+	u32 i, level = 0;
+	int err = 0;
 
-	for (i = 0; i < ndevs; i++)
-		sel.blkfront_level = max(sel.blkfront_level, devs[i].level);
-	sel.found = kcalloc(max_t(u32, ndevs, 1), sizeof(*sel.found), GFP_KERNEL);
-	sel.set = xq_set_alloc();
-	if (!sel.found || !sel.set) {
+	types = kvmalloc_array(max_t(u32, ndevs, 1), sizeof(*types), GFP_KERNEL);
+	set = xq_set_alloc();
+	if (!types || !set) {
+		kvfree(types);
 		err = -ENOMEM;
 		goto fail;
 	}
-
-	err = xq_select_walk(&sel);
-	if (!err && xq_select_first_missing(&sel) >= 0)
-		err = xq_select_mounted(&sel);
+	for (i = 0; i < ndevs && !err; i++) {
+		err = xq_select_fd(set, &devs[i], i, types, &ntypes, fail);
+		if (!(devs[i].flags & XQ_DEV_TYPE_ONLY))
+			level = max(level, devs[i].level);
+	}
+	if (!err && blkfront)
+		err = xq_select_blkfront(set, types, ntypes, level, ndevs, deadline_ns, fail);
+	if (!err && !set->n)
+		err = -ENOENT;
+	for (i = 0; i < ntypes; i++)
+		module_put(types[i]->owner);
+	kvfree(types);
 	if (err)
 		goto fail;
-	missing = xq_select_first_missing(&sel);
-	if (missing >= 0) {
-		fail->major = devs[missing].major;
-		fail->minor = devs[missing].minor;
-		err = -ENOENT;
-		goto fail;
-	}
-	if (!sel.set->n) {
-		err = -ENOENT;
-		goto fail;
-	}
-	sort(sel.set->sbs, sel.set->n, sizeof(sel.set->sbs[0]), xq_sb_cmp, NULL);
-	kfree(sel.found);
-	return sel.set;
+	sort(set->sbs, set->n, sizeof(set->sbs[0]), xq_sb_cmp, NULL);
+	return set;
 
 fail:
 	fail->err = err;
-	if (sel.set)
-		xq_set_put(sel.set);
-	kfree(sel.found);
+	if (set)
+		xq_set_put(set);
 	return ERR_PTR(err);
 }

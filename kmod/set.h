@@ -4,6 +4,7 @@
 
 #include <linux/fs.h>
 #include <linux/kref.h>
+#include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -20,11 +21,13 @@ struct xq_sb {
 	struct delayed_work thaw_work;	/* one attempt; requeued with a delay on failure */
 	u32 level;
 	u32 order;		/* tie-break within a level: devs[] index, then walk order */
+	int index;		/* the first devs[] entry naming it, -1 if none */
 	u32 flags;		/* XQ_FS_*, under set->lock */
 	int err;		/* of the last pre-sync or freeze worker */
 	int thaw_err;		/* set->lock: the last thaw attempt's error, 0 if none */
 	unsigned int thaw_tries;	/* set->lock: failed thaw attempts */
 	bool done;		/* set->lock: the worker has finished */
+	bool running;		/* set->lock: a pre-sync or freeze worker is queued or running */
 	bool frozen;		/* set->lock: we hold its freeze */
 	bool thawing;		/* set->lock: a thaw attempt is queued or running */
 	bool foreign_thaw;	/* set->lock: someone else thawed it under us */
@@ -37,6 +40,7 @@ struct xq_sb {
 /* Why a FREEZE failed, for the err_* fields of struct xq_freeze. */
 struct xq_failure {
 	int err;		/* negative errno */
+	int index;		/* devs[] entry, -1 if none */
 	u32 major;
 	u32 minor;
 	char fstype[XQ_FSTYPE_LEN];
@@ -53,6 +57,7 @@ typedef void (*xq_settled_fn)(struct xq_set *set);
  */
 struct xq_set {
 	struct kref ref;
+	struct list_head node;	/* in the list of live sets (select.c) */
 	struct mutex lock;	/* every field below but n, sbs[].sb and the times */
 	bool abandoned;		/* the caller stopped waiting: late freezes get thawed */
 	bool cancelled;		/* a rescue thaw asked the freezing to stop */
@@ -70,7 +75,7 @@ struct xq_set {
 
 /* select.c: makes sets, and frees them with their references */
 struct xq_set *xq_set_select(const struct xq_dev *devs, u32 ndevs, bool blkfront,
-			     struct xq_failure *fail);
+			     u64 deadline_ns, struct xq_failure *fail);
 void xq_set_put(struct xq_set *set);
 
 /* freeze.c */
@@ -79,7 +84,7 @@ struct xq_thaw_result {
 	u32 nstill_frozen;	/* of those, still frozen by another holder */
 	u32 nheld;		/* still held by us: their thaw failed, it is retried */
 	bool cancelled;		/* someone else thawed one under us */
-	bool busy;		/* a pre-sync or freeze worker still runs */
+	u32 busy;		/* pre-sync or freeze workers still running */
 	int err;		/* first thaw error other than that */
 };
 

@@ -7,14 +7,25 @@
  *
  * XQ_IOC_FREEZE freezes a set of filesystems, all or nothing. The set is
  *   the union of
+ *   - the filesystems named in devs[], each by a file descriptor of any
+ *     file or directory on it (an O_PATH descriptor of its mount point is
+ *     the usual choice): the kernel takes the superblock of the
+ *     descriptor's mount, so bind mounts, btrfs subvolumes, mount
+ *     namespaces and chroots need nothing more, and the kernel reads no
+ *     file and resolves no path. It must be a block filesystem
+ *     (FS_REQUIRES_DEV, not FUSE), else ENOTBLK; a descriptor that is not
+ *     open gets EBADF;
  *   - every block filesystem whose device is a Xen blkfront disk (major 202,
- *     driver "vbd", partitions included), when XQ_FREEZE_BLKFRONT is set;
- *   - the filesystems named in devs[]: a superblock matches when its s_dev
- *     equals makedev(major, minor). That covers dm/LVM, md and loop devices
- *     that userspace has resolved down to an xvd disk, and btrfs, whose
- *     superblock carries an anonymous device number rather than a block
- *     device: the major:minor of its lines in /proc/self/mountinfo (not
- *     the st_dev of its mount point, which is the subvolume's own).
+ *     driver "vbd", partitions included), when XQ_FREEZE_BLKFRONT is set.
+ *     Only the kernel sees those in other mount namespaces, so it walks
+ *     the superblocks itself, of the filesystem types of the descriptors
+ *     in devs[] (it cannot list the registered types without reading
+ *     /proc/filesystems or loading modules): an entry with XQ_DEV_TYPE_ONLY
+ *     names a type to walk without asking for its own filesystem.
+ *   A superblock that a worker of an earlier FREEZE still has in hand (its
+ *   I/O never completes: a suspended dm device, a dead backend) is never
+ *   waited for: naming it gets EBUSY at once, and a walk over its type
+ *   too, both naming it in err_*.
  *   Each superblock is frozen once, whatever the number of its mounts.
  *   Filesystems are frozen by level: every devs[] entry of level 0 first
  *   (concurrently), then level 1, and so on; blkfront filesystems found by
@@ -29,7 +40,8 @@
  *   the module parameter max_timeout_ms.
  *   On failure everything already frozen is thawed, the call returns -1
  *   with errno set, and err_major/err_minor/err_errno/err_fstype say which
- *   device failed and why (the other output fields are zero, except
+ *   device failed and why, err_index which devs[] entry (-1: none, or a
+ *   filesystem the walk found) (the other output fields are zero, except
  *   start_ns and timeout_ms_used once the call got that far).
  *   On success fs[] lists what was frozen (up to nfs_max entries; nfs is the
  *   true count) and the freeze is held by the open file description that
@@ -51,8 +63,12 @@
  *   watchdog thaws at the first freeze plus the timeout (it runs late by
  *   a few ms; the tests allow 250 ms);
  * - the FREEZE call returns within the timeout plus 1 s (the wait for its
- *   rollback), and at once on SIGKILL; it does not bound the superblock
- *   walk, which waits for a superblock a stuck earlier worker holds;
+ *   rollback), and at once on SIGKILL, whatever the disks do: the
+ *   superblock walk runs in a worker the call waits for killably, within
+ *   the timeout. A worker stuck in I/O that never completes does not keep
+ *   the module busy: once nothing is frozen the module is idle again
+ *   (STATUS, THAW_ANY and a FREEZE of other filesystems work), and the
+ *   worker thaws its filesystem itself if its freeze ever completes;
  * - every thaw (THAW, deadline, release, rescue, rollback) thaws all
  *   filesystems of the set concurrently, one worker each, holding no lock
  *   that STATUS, the watchdog or a rescue thaw need; a filesystem on a loop
@@ -90,7 +106,9 @@
  * structures grow. The magic 0xBE is unassigned in the kernel's
  * Documentation/userspace-api/ioctl/ioctl-number.rst; ABI 1 used 0xB7,
  * nsfs's NSIO, and matched type and number only, so that NS_GET_PARENT sent
- * here decoded as THAW. ABI 1 was never released: ABI 2 replaces it.
+ * here decoded as THAW, and named filesystems by device number, which the
+ * kernel resolved by reading /proc files and looking up mount points. ABI 1
+ * was never released: ABI 2 replaces it.
  *
  * Times are CLOCK_MONOTONIC nanoseconds, comparable with clock_gettime().
  */
@@ -108,13 +126,17 @@
 #define XQ_FSTYPE_LEN		16
 #define XQ_ID_LEN		32
 
-/* A filesystem to freeze, named by its superblock's device number. */
+/* A filesystem to freeze, named by a file descriptor of a file on it. */
 struct xq_dev {
-	__u32 major;
-	__u32 minor;
+	__s32 fd;		/* O_PATH or any other descriptor */
 	__u32 level;		/* freeze order: lower levels freeze first */
+	__u32 flags;		/* XQ_DEV_* */
 	__u32 reserved;		/* must be zero */
 };
+
+/* Only: walk this filesystem's type for XQ_FREEZE_BLKFRONT; level is ignored. */
+#define XQ_DEV_TYPE_ONLY	(1U << 0)
+#define XQ_DEV_FLAGS		(XQ_DEV_TYPE_ONLY)
 
 /* A filesystem the module froze. */
 struct xq_fs {
@@ -158,7 +180,9 @@ struct xq_freeze {
 	__u32 err_major;	/* out, on failure: the device that failed */
 	__u32 err_minor;
 	char err_fstype[XQ_FSTYPE_LEN];	/* out, on failure, when known */
-	__u64 reserved[4];	/* must be zero */
+	__s32 err_index;	/* out, on failure: the devs[] entry, or -1 */
+	__u32 reserved0;	/* must be zero */
+	__u64 reserved[3];	/* must be zero */
 };
 
 /* Thaw the freeze whoever holds it (rescue; needs CAP_SYS_ADMIN only). */

@@ -64,6 +64,8 @@ static const struct test tests[] = {
 	  test_thaw_failure },
 	{ "a loop stack frozen upper-first in one level: rollback, THAW and deadline thaw, no deadlock",
 	  test_loop_thaw_order },
+	{ "stuck I/O (suspended dm): FREEZE returns in time naming it, SIGKILL works, the module stays usable",
+	  test_stuck_io },
 	{ "module unloads when idle", test_module_unload },
 	{ "kernel log has no WARN, BUG, lockdep or hung-task report", test_kernel_log },
 };
@@ -132,10 +134,11 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: xq-vmtest --results FILE --module KO --again MNT --bind MNT\n"
-		"                 --loop MNT --loop-image FILE EXT4 XFS BTRFS LVM\n"
+		"                 --loop MNT --loop-image FILE --stuck MNT EXT4 XFS BTRFS LVM\n"
 		"Runs the xquiesce VM tests on the mounted filesystems and writes TAP to FILE.\n"
 		"EXT4..LVM are mount points; --again and --bind name a second mount and a bind\n"
-		"mount of EXT4; --loop a filesystem on a loop device backed by --loop-image.\n");
+		"mount of EXT4; --loop a filesystem on a loop device backed by --loop-image;\n"
+		"--stuck an ext4 on the LV xqvg/stuck, which a test suspends.\n");
 }
 
 static int parse_args(struct suite *s, int argc, char **argv, const char **results)
@@ -147,12 +150,13 @@ static int parse_args(struct suite *s, int argc, char **argv, const char **resul
 		{ "bind", required_argument, NULL, 'b' },
 		{ "loop", required_argument, NULL, 'l' },
 		{ "loop-image", required_argument, NULL, 'i' },
+		{ "stuck", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	const char *again = NULL, *bind = NULL, *loop = NULL;
-	struct fsent *named[] = { &s->again, &s->bind, &s->loop };
-	const char **paths[] = { &again, &bind, &loop };
+	const char *again = NULL, *bind = NULL, *loop = NULL, *stuck = NULL;
+	struct fsent *named[] = { &s->again, &s->bind, &s->loop, &s->stuck };
+	const char **paths[] = { &again, &bind, &loop, &stuck };
 	int c, i, ret;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -163,11 +167,12 @@ static int parse_args(struct suite *s, int argc, char **argv, const char **resul
 		case 'b': bind = optarg; break;
 		case 'l': loop = optarg; break;
 		case 'i': s->loop_image = optarg; break;
+		case 's': stuck = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -EINVAL;
 		}
 	}
-	if (!*results || !s->module || !again || !bind || !loop || !s->loop_image ||
+	if (!*results || !s->module || !again || !bind || !loop || !stuck || !s->loop_image ||
 	    argc - optind != NFS)
 		return -EINVAL;
 	for (i = 0; i < NFS; i++) {
@@ -179,7 +184,7 @@ static int parse_args(struct suite *s, int argc, char **argv, const char **resul
 			return ret;
 		}
 	}
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		ret = fsent_init(named[i], *paths[i]);
 		if (ret) {
 			fprintf(stderr, "xq-vmtest: %s is not a mount point: %s\n", *paths[i],

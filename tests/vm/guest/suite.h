@@ -20,6 +20,7 @@ struct suite {
 	struct fsent bind;		/* a bind mount of fs[0] */
 	struct fsent loop;		/* a filesystem on a loop device ... */
 	const char *loop_image;		/* ... whose image file lives here */
+	struct fsent stuck;		/* ext4 on an LV the stuck I/O test suspends */
 	unsigned int kver[2];		/* running kernel, major.minor */
 	int fd;				/* /dev/xquiesce */
 	uint64_t nonce;
@@ -72,6 +73,7 @@ void test_ioctl_magic(struct suite *s, struct test_ctx *t);
 void test_deadline_first_freeze(struct suite *s, struct test_ctx *t);
 void test_thaw_failure(struct suite *s, struct test_ctx *t);
 void test_loop_thaw_order(struct suite *s, struct test_ctx *t);
+void test_stuck_io(struct suite *s, struct test_ctx *t);
 
 /* The test filesystem that holds the loop image, or NULL (a setup failure). */
 struct fsent *loop_host(struct suite *s, struct test_ctx *t);

@@ -198,7 +198,7 @@ void test_unprivileged(struct suite *s, struct test_ctx *t)
 /* Ways to spoil a valid FREEZE request. */
 enum spoil {
 	SIZE_ZERO, SIZE_SHORT, SIZE_HUGE, FLAG_UNKNOWN, RESERVED_SET, DEV_RESERVED_SET,
-	NDEVS_OVER_MAX, NDEVS_HUGE, NFS_MAX_OVER_MAX, DEVS_UNREADABLE, FS_UNWRITABLE,
+	RESERVED0_SET, DEV_FLAG_UNKNOWN, NDEVS_OVER_MAX, NDEVS_HUGE, NFS_MAX_OVER_MAX, DEVS_UNREADABLE, FS_UNWRITABLE,
 };
 
 static const struct bad_freeze {
@@ -212,6 +212,8 @@ static const struct bad_freeze {
 	{ "unknown flag", EINVAL, FLAG_UNKNOWN },
 	{ "non-zero reserved", EINVAL, RESERVED_SET },
 	{ "non-zero xq_dev.reserved", EINVAL, DEV_RESERVED_SET },
+	{ "non-zero reserved0", EINVAL, RESERVED0_SET },
+	{ "unknown xq_dev flag", EINVAL, DEV_FLAG_UNKNOWN },
 	{ "ndevs XQ_MAX_DEVS+1", EINVAL, NDEVS_OVER_MAX },
 	{ "ndevs 0xffffffff", EINVAL, NDEVS_HUGE },
 	{ "nfs_max XQ_MAX_DEVS+1", EINVAL, NFS_MAX_OVER_MAX },
@@ -227,7 +229,9 @@ static void spoil_freeze(enum spoil how, struct xq_freeze *req, struct xq_dev *d
 	case SIZE_SHORT: req->size = 8; break;
 	case SIZE_HUGE: req->size = XQ_MAX_STRUCT_SIZE + 8; break;
 	case FLAG_UNKNOWN: req->flags = 1U << 7; break;
-	case RESERVED_SET: req->reserved[3] = 1; break;
+	case RESERVED_SET: req->reserved[2] = 1; break;
+	case RESERVED0_SET: req->reserved0 = 1; break;
+	case DEV_FLAG_UNKNOWN: devs[2].flags = 1U << 9; break;
 	case DEV_RESERVED_SET: devs[1].reserved = 1; break;
 	case NDEVS_OVER_MAX: req->ndevs = XQ_MAX_DEVS + 1; break;
 	case NDEVS_HUGE: req->ndevs = ~0U; break;
@@ -343,9 +347,13 @@ static bool has_xen_disk(void)
 	return found;
 }
 
-/* Virtio disks only: XQ_FREEZE_BLKFRONT alone finds nothing and says so. */
+/*
+ * Virtio disks only: XQ_FREEZE_BLKFRONT alone, walking the types of every
+ * test filesystem (XQ_DEV_TYPE_ONLY), finds nothing and says so.
+ */
 void test_blkfront_none(struct suite *s, struct test_ctx *t)
 {
+	struct xq_dev devs[NFS];
 	struct xq_fs out[NFS];
 	struct xq_freeze req;
 	unsigned int i;
@@ -354,12 +362,11 @@ void test_blkfront_none(struct suite *s, struct test_ctx *t)
 	if (!CHECK(t, !has_xen_disk(), "setup: this guest has an xvd disk"))
 		return;
 	memset(out, 0, sizeof(out));
-	memset(&req, 0, sizeof(req));
-	req.size = sizeof(req);
+	xq_freeze_init(&req, devs, s->all, NULL, NFS, out, NFS);
+	for (i = 0; i < NFS; i++)
+		devs[i].flags = XQ_DEV_TYPE_ONLY;
 	req.flags = XQ_FREEZE_BLKFRONT;
 	req.timeout_ms = TEST_TIMEOUT_MS;
-	req.fs = (uintptr_t)out;
-	req.nfs_max = NFS;
 	ret = xq_freeze(s->fd, &req);
 	CHECK(t, ret == -ENOENT, "FREEZE with XQ_FREEZE_BLKFRONT and no Xen disk: %s, expected ENOENT",
 	      ret ? strerror(-ret) : "success");

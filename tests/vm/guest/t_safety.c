@@ -5,6 +5,7 @@
  * timeout's floor, output fields, the ioctl numbers.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -67,7 +68,7 @@ void test_timeout_floor(struct suite *s, struct test_ctx *t)
 /* Finding 7: STATUS and a failed FREEZE write every output field. */
 void test_out_fields(struct suite *s, struct test_ctx *t)
 {
-	struct xq_dev dev = { .major = 1, .minor = 77 };	/* /dev/... mem: never mounted */
+	struct xq_dev dev = { .fd = -1 };	/* replaced by a descriptor on /proc */
 	struct xq_freeze req;
 	struct xq_status st;
 	struct xq_thaw th;
@@ -93,17 +94,32 @@ void test_out_fields(struct suite *s, struct test_ctx *t)
 	req.nfs = 42;
 	req.frozen_ns = 4242;
 	req.deadline_ns = 4242;
+	req.err_major = 42;
+	req.err_index = 42;
 	req.err_fstype[0] = 'x';
+	dev.fd = 1000;		/* not open */
 	ret = xq_freeze(s->fd, &req);
-	CHECK(t, ret == -ENOENT, "FREEZE of 1:77: %s, expected ENOENT",
+	CHECK(t, ret == -EBADF, "FREEZE of a descriptor that is not open: %s, expected EBADF",
 	      ret ? strerror(-ret) : "success");
 	CHECK(t, req.nfs == 0 && req.frozen_ns == 0 && req.deadline_ns == 0,
 	      "failed FREEZE echoes pre-filled fields: nfs %u, frozen_ns %llu, deadline_ns %llu",
 	      req.nfs, (unsigned long long)req.frozen_ns, (unsigned long long)req.deadline_ns);
-	CHECK(t, req.err_errno == ENOENT && req.err_major == 1 && req.err_minor == 77 &&
-		 req.err_fstype[0] == '\0',
-	      "failed FREEZE: err %d on %u:%u '%.16s', expected ENOENT on 1:77, no type",
-	      req.err_errno, req.err_major, req.err_minor, req.err_fstype);
+	CHECK(t, req.err_errno == EBADF && req.err_index == 0 && req.err_major == 0 &&
+		 req.err_minor == 0 && req.err_fstype[0] == '\0',
+	      "failed FREEZE: err %d on entry %d, %u:%u '%.16s', expected EBADF on entry 0, no device",
+	      req.err_errno, req.err_index, req.err_major, req.err_minor, req.err_fstype);
+
+	/* Finding 6: a descriptor on a filesystem that is not a block filesystem. */
+	dev.fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	ret = xq_freeze(s->fd, &req);
+	CHECK(t, ret == -ENOTBLK, "FREEZE of /proc: %s, expected ENOTBLK",
+	      ret ? strerror(-ret) : "success");
+	CHECK(t, req.err_errno == ENOTBLK && req.err_index == 0 &&
+		 !strncmp(req.err_fstype, "proc", XQ_FSTYPE_LEN),
+	      "failed FREEZE: err %d on entry %d '%.16s', expected ENOTBLK on entry 0, proc",
+	      req.err_errno, req.err_index, req.err_fstype);
+	if (dev.fd >= 0)
+		close(dev.fd);
 
 	memset(&th, 0, sizeof(th));
 	th.size = sizeof(th);

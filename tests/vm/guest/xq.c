@@ -15,7 +15,8 @@
 #define FAULT_PARAM "/sys/module/" XQ_MODULE_NAME "/parameters/fault_fail_freeze_at"
 
 /*
- * Fills dev, fstype and source from /proc/self/mountinfo. Its major:minor
+ * Opens the mount point (O_PATH), which is what FREEZE takes, and fills
+ * dev, fstype and source from /proc/self/mountinfo, to check what froze. Its major:minor
  * field is sb->s_dev, what FREEZE matches; stat() would not do for btrfs,
  * whose st_dev is the subvolume's own anonymous device, not the
  * superblock's.
@@ -42,7 +43,10 @@ int fsent_init(struct fsent *f, const char *mnt)
 		ret = 0;
 	}
 	fclose(info);
-	return ret;
+	if (ret)
+		return ret;
+	f->fd = open(mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return f->fd < 0 ? -errno : 0;
 }
 
 bool fs_matches(const struct xq_fs *got, const struct fsent *want)
@@ -68,8 +72,7 @@ void xq_freeze_init(struct xq_freeze *req, struct xq_dev *devs,
 	memset(req, 0, sizeof(*req));
 	memset(devs, 0, n * sizeof(*devs));
 	for (i = 0; i < n; i++) {
-		devs[i].major = major(fs[i]->dev);
-		devs[i].minor = minor(fs[i]->dev);
+		devs[i].fd = fs[i]->fd;
 		devs[i].level = levels ? levels[i] : 0;
 	}
 	req->size = sizeof(*req);

@@ -16,6 +16,7 @@ struct fsent {
 	char fstype[XQ_FSTYPE_LEN];
 	char source[128];	/* the device it was mounted from */
 	dev_t dev;		/* sb->s_dev, from mountinfo */
+	int fd;			/* O_PATH descriptor of the mount point: names it to FREEZE */
 };
 
 int fsent_init(struct fsent *f, const char *mnt);

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Test program for the guest: one XQ_IOC_FREEZE with no device list and
- * XQ_FREEZE_BLKFRONT, so that the module alone decides what to freeze.
+ * Test program for the guest: one XQ_IOC_FREEZE with XQ_FREEZE_BLKFRONT and
+ * the paths only as XQ_DEV_TYPE_ONLY hints (the filesystem types the module
+ * walks: ABI 2 reads no /proc/filesystems), so that the module alone
+ * decides what to freeze.
  * Prints "FSTYPE ID" per frozen filesystem, checks that a write to each path
  * given on the command line blocks while frozen (by probing it in a child
  * with a time limit), then thaws.
@@ -9,6 +11,7 @@
  *   xq-blkfront-freeze [PATH...]    prints "frozen FSTYPE ID", then
  *                                   "blocked PATH" or "writable PATH"
  */
+#define _GNU_SOURCE	/* O_PATH */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -44,6 +47,7 @@ static const char *probe(const char *dir)
 
 int main(int argc, char *argv[])
 {
+	static struct xq_dev devs[XQ_MAX_DEVS];
 	struct xq_fs fs[XQ_MAX_DEVS];
 	struct xq_freeze freeze = {
 		.size = sizeof(freeze),
@@ -51,6 +55,7 @@ int main(int argc, char *argv[])
 		.timeout_ms = 10000,
 		.fs = (unsigned long)fs,
 		.nfs_max = XQ_MAX_DEVS,
+		.devs = (unsigned long)devs,
 	};
 	struct xq_thaw thaw = { .size = sizeof(thaw) };
 	unsigned int i;
@@ -60,6 +65,15 @@ int main(int argc, char *argv[])
 	if (fd < 0) {
 		fprintf(stderr, "xq-blkfront-freeze: /dev/%s: %s\n", XQ_DEVICE_NAME, strerror(errno));
 		return 1;
+	}
+	for (i = 1; i < (unsigned int)argc && i <= XQ_MAX_DEVS; i++) {
+		devs[i - 1].fd = open(argv[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+		devs[i - 1].flags = XQ_DEV_TYPE_ONLY;
+		if (devs[i - 1].fd < 0) {
+			fprintf(stderr, "xq-blkfront-freeze: %s: %s\n", argv[i], strerror(errno));
+			return 1;
+		}
+		freeze.ndevs = i;
 	}
 	if (ioctl(fd, XQ_IOC_FREEZE, &freeze)) {
 		fprintf(stderr, "xq-blkfront-freeze: XQ_IOC_FREEZE: %s (device %u:%u)\n",

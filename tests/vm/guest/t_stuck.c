@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Stuck I/O (issue 11, finding 3): an ext4 on a dm device suspended with
+ * --noflush --nolockfs, so that its freeze never completes. The FREEZE
+ * that meets it must return within its timeout naming it, or at once on
+ * SIGKILL; the module must then be idle (STATUS, THAW_ANY, a FREEZE of
+ * other filesystems work) and refuse the stuck filesystem, and a walk over
+ * its type, with EBUSY naming it instead of blocking on its s_umount. Once
+ * the device resumes, the late freeze is thawed by its own worker.
+ *
+ * Writers blocked here must stay well under the guest's 20 s hung-task
+ * report: each phase lasts a few seconds.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ondisk.h"
+#include "suite.h"
+#include "util.h"
+
+#define STUCK_DM "xqvg-stuck"	/* guest-init's LV under s->stuck */
+#define STUCK_TIMEOUT_MS 1500
+/* FREEZE gives up at its timeout, then waits up to 1 s for its rollback. */
+#define RETURN_BOUND_MS (STUCK_TIMEOUT_MS + 1000 + 500)
+#define KILL_BOUND_MS 1000
+
+static int dmsetup(const char *verb)
+{
+	const char *argv[] = { "/sbin/dmsetup", "--noudevsync", verb, "--noflush", "--nolockfs",
+			       STUCK_DM, NULL };
+	int status;
+	pid_t pid;
+
+	if (strcmp(verb, "suspend"))
+		argv[3] = STUCK_DM, argv[4] = NULL;
+	pid = fork();
+	if (pid == 0) {
+		close_inherited_fds();
+		execv(argv[0], (char **)argv);
+		_exit(127);
+	}
+	if (pid < 0 || wait_exit(pid, 10000, &status))
+		return -ECHILD;
+	return WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : -EIO;
+}
+
+/* What a FREEZE in a child returned. */
+struct child_freeze {
+	int ret;
+	struct xq_freeze req;
+};
+
+/*
+ * Starts a FREEZE of fs[0..n-1] in a child, on a descriptor of its own;
+ * the result comes through *rfd.
+ */
+static pid_t freeze_child(struct fsent *const *fs, unsigned int n, uint32_t flags,
+			  uint32_t timeout_ms, int *rfd)
+{
+	struct child_freeze r;
+	struct xq_fs out[4];
+	int pipefd[2];
+	pid_t pid;
+
+	if (pipe(pipefd))
+		return -errno;
+	pid = fork();
+	if (pid == 0) {
+		int fd = xq_open();
+
+		close(pipefd[0]);
+		r.ret = fd < 0 ? fd : freeze_set(fd, fs, NULL, n, flags, timeout_ms, &r.req, out);
+		if (write(pipefd[1], &r, sizeof(r)) != sizeof(r))
+			_exit(1);
+		/* Hold a successful freeze until killed: the parent decides. */
+		pause();
+		_exit(0);
+	}
+	close(pipefd[1]);
+	*rfd = pipefd[0];
+	return pid;
+}
+
+/* Waits up to ms for the child's result; -ETIMEDOUT when it did not answer. */
+static int child_result(int rfd, unsigned int ms, struct child_freeze *r)
+{
+	uint64_t end = now_ns() + ms * NSEC_PER_MSEC;
+	ssize_t n;
+
+	fcntl(rfd, F_SETFL, O_NONBLOCK);
+	while ((n = read(rfd, r, sizeof(*r))) < 0 && errno == EAGAIN && now_ns() < end)
+		sleep_ms(5);
+	return n == sizeof(*r) ? 0 : -ETIMEDOUT;
+}
+
+static bool names_stuck(struct test_ctx *t, const struct xq_freeze *req, const struct fsent *f,
+			int index, const char *what)
+{
+	return CHECK(t, req->err_major == major(f->dev) && req->err_minor == minor(f->dev) &&
+			 req->err_index == index,
+		     "%s names %u:%u entry %d, expected %s (%u:%u) entry %d", what, req->err_major,
+		     req->err_minor, req->err_index, f->mnt, major(f->dev), minor(f->dev), index);
+}
+
+/* The module is idle again: STATUS, then a rescue THAW_ANY that returns at once. */
+static void expect_usable(struct suite *s, struct test_ctx *t)
+{
+	struct xq_thaw th = { .size = sizeof(th), .flags = XQ_THAW_ANY };
+	uint64_t start;
+	int fd, ret;
+
+	expect_idle(t, s->fd, XQ_END_ANY);
+	fd = xq_open();
+	if (!CHECK(t, fd >= 0, "open: %s", strerror(-fd)))
+		return;
+	start = now_ns();
+	ret = ioctl(fd, XQ_IOC_THAW, &th) < 0 ? -errno : 0;
+	CHECK(t, (ret == 0 || ret == -EALREADY) && now_ns() - start < 500 * NSEC_PER_MSEC,
+	      "THAW_ANY with a stuck worker: %s after %.0f ms, expected nothing to thaw at once",
+	      ret ? strerror(-ret) : "success", (now_ns() - start) / 1e6);
+	close(fd);
+}
+
+/* After resume: the stuck worker's late freeze is thawed, no worker is left. */
+static void expect_recovered(struct suite *s, struct test_ctx *t, unsigned int refs)
+{
+	uint64_t end = now_ns() + 5000 * NSEC_PER_MSEC;
+	unsigned int now = 0;
+
+	while (xq_module_refcnt(&now) == 0 && now != refs && now_ns() < end)
+		sleep_ms(20);
+	CHECK(t, now == refs, "module references %u, expected %u: a worker is left", now, refs);
+	expect_writable(t, &s->stuck, 3000);
+	expect_idle(t, s->fd, XQ_END_ANY);
+}
+
+/* Phase 1: the caller of a FREEZE stuck on the device is SIGKILLed. */
+static void stuck_killed(struct suite *s, struct test_ctx *t, unsigned int refs)
+{
+	struct fsent *set[1] = { &s->stuck };
+	struct child_freeze r;
+	uint64_t killed;
+	int rfd = -1, status;
+	pid_t pid;
+
+	pattern_write(s->stuck.mnt, s->nonce + 500);
+	if (!CHECK(t, dmsetup("suspend") == 0, "dmsetup suspend %s failed", STUCK_DM))
+		return;
+	pid = freeze_child(set, 1, 0, 10000, &rfd);
+	if (!CHECK(t, pid > 0, "fork: %s", strerror(-pid)))
+		goto resume;
+	if (CHECK(t, child_result(rfd, 500, &r) == -ETIMEDOUT,
+		  "FREEZE on the suspended device returned: %s", strerror(-r.ret))) {
+		killed = now_ns();
+		kill(pid, SIGKILL);
+		CHECK(t, wait_exit(pid, KILL_BOUND_MS, &status) == 0,
+		      "the FREEZE caller did not die within %u ms of SIGKILL", KILL_BOUND_MS);
+		tap_diag("SIGKILLed FREEZE caller gone after %.0f ms", (now_ns() - killed) / 1e6);
+	} else {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	close(rfd);
+	expect_usable(s, t);
+resume:
+	CHECK(t, dmsetup("resume") == 0, "dmsetup resume %s failed", STUCK_DM);
+	expect_recovered(s, t, refs);
+}
+
+/* Phase 2: the timeout, then everything the module must still do. */
+static void stuck_timeout(struct suite *s, struct test_ctx *t, unsigned int refs)
+{
+	struct fsent *set[2] = { s->all[1], &s->stuck };
+	struct fsent *others[2] = { s->all[1], s->all[2] };
+	struct fsent *walk[1] = { s->all[0] };
+	struct xq_fs out[2];
+	struct xq_freeze req;
+	uint64_t start, took;
+	int ret;
+
+	pattern_write(s->stuck.mnt, s->nonce + 501);
+	if (!CHECK(t, dmsetup("suspend") == 0, "dmsetup suspend %s failed", STUCK_DM))
+		return;
+	start = now_ns();
+	ret = freeze_set(s->fd, set, NULL, 2, 0, STUCK_TIMEOUT_MS, &req, out);
+	took = (now_ns() - start) / NSEC_PER_MSEC;
+	tap_diag("FREEZE with a stuck filesystem returned %s after %llu ms", strerror(-ret),
+		 (unsigned long long)took);
+	CHECK(t, ret == -ETIMEDOUT && took <= RETURN_BOUND_MS,
+	      "FREEZE with a stuck filesystem: %s after %llu ms, expected ETIMEDOUT within %u",
+	      ret ? strerror(-ret) : "success", (unsigned long long)took, RETURN_BOUND_MS);
+	names_stuck(t, &req, &s->stuck, 1, "the timeout");
+	expect_writable(t, s->all[1], 2000);
+	expect_usable(s, t);
+
+	start = now_ns();
+	ret = freeze_set(s->fd, &set[1], NULL, 1, 0, STUCK_TIMEOUT_MS, &req, out);
+	took = (now_ns() - start) / NSEC_PER_MSEC;
+	CHECK(t, ret == -EBUSY && took < 500,
+	      "FREEZE of the stuck filesystem again: %s after %llu ms, expected EBUSY at once",
+	      ret ? strerror(-ret) : "success", (unsigned long long)took);
+	names_stuck(t, &req, &s->stuck, 0, "EBUSY");
+
+	/* The blkfront walk over ext4 would wait for its s_umount. */
+	memset(out, 0, sizeof(out));
+	start = now_ns();
+	ret = freeze_set(s->fd, walk, NULL, 1, XQ_FREEZE_BLKFRONT, STUCK_TIMEOUT_MS, &req, out);
+	took = (now_ns() - start) / NSEC_PER_MSEC;
+	CHECK(t, ret == -EBUSY && took < 500,
+	      "FREEZE with a walk over the stuck type: %s after %llu ms, expected EBUSY at once",
+	      ret ? strerror(-ret) : "success", (unsigned long long)took);
+	names_stuck(t, &req, &s->stuck, -1, "the walk's EBUSY");
+	if (ret == 0)
+		xq_thaw(s->fd, NULL);
+
+	ret = freeze_set(s->fd, others, NULL, 2, 0, STUCK_TIMEOUT_MS * 4, &req, out);
+	CHECK(t, ret == 0 && req.nfs == 2, "FREEZE of other filesystems: %s, %u frozen",
+	      ret ? strerror(-ret) : "success", req.nfs);
+	if (ret == 0) {
+		ret = xq_thaw(s->fd, NULL);
+		CHECK(t, ret == 0, "THAW of the other filesystems: %s", strerror(-ret));
+	}
+	expect_idle(t, s->fd, XQ_END_ANY);
+
+	CHECK(t, dmsetup("resume") == 0, "dmsetup resume %s failed", STUCK_DM);
+	expect_recovered(s, t, refs);
+}
+
+void test_stuck_io(struct suite *s, struct test_ctx *t)
+{
+	unsigned int refs;
+	int ret;
+
+	ret = xq_module_refcnt(&refs);
+	if (!CHECK(t, ret == 0, "module refcnt: %s", strerror(-ret)))
+		return;
+	stuck_killed(s, t, refs);
+	stuck_timeout(s, t, refs);
+}
