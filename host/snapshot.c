@@ -568,8 +568,13 @@ static enum xq_exit wait_and_serve(struct run *run)
 		if (interrupted) {
 			if (value_is(run->xs, "create-snapshots", status_path))
 				xsu_write(run->xs, "snapshots-failed", "%s", status_path);
-			if (!report->detail[0])
-				fail(report, XQ_EXIT_ERROR, "interrupted by a signal");
+			if (!strstr(report->detail, "interrupted")) {
+				char ours[sizeof(report->detail)];
+
+				snprintf(ours, sizeof(ours), "%s", report->detail);
+				fail(report, XQ_EXIT_ERROR, "interrupted by a signal%s%s",
+				     ours[0] ? "; " : "", ours);
+			}
 			report->outcome = XQ_EXIT_ERROR;
 			return XQ_EXIT_ERROR;
 		}
