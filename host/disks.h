@@ -27,6 +27,13 @@ struct disks {
  * device/vbd/<devid>. Returns 0 or -errno.
  */
 int disks_read(struct xs_handle *xs, const struct vm *vm, struct disks *disks);
+/*
+ * Gives each of those disks that has no sm-data/vdi-uuid (xl writes none,
+ * XAPI always one) a stable name-based one, derived from the VM's uuid and
+ * the backend's params. The agent lists only disks with a VDI uuid, and
+ * fails a request for a VM with a disk it cannot list. Returns 0 or -errno.
+ */
+int disks_name_vdis(struct xs_handle *xs, const struct vm *vm);
 const struct vdi *disks_find(const struct disks *disks, const char *uuid);
 void disks_free(struct disks *disks);
 

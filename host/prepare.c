@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "disks.h"
 #include "prepare.h"
 #include "xsutil.h"
 #include "xquiesce-host.h"
@@ -59,6 +60,11 @@ int vm_prepare(struct xs_handle *xs, const struct vm *vm, const char **failed_pa
 	}
 	free(vss);
 	snprintf(failed, sizeof(failed), "%s/vss", vm->dom_path);
+	if (r < 0)
+		return r;
+	snprintf(failed, sizeof(failed), "/local/domain/0/backend/*/%u/*/sm-data/vdi-uuid",
+		 vm->domid);
+	r = disks_name_vdis(xs, vm);
 	return r < 0 ? r : changed;
 }
 
@@ -113,7 +119,9 @@ int prepare_main(int argc, char *argv[])
 		"Gives a running VM what xenopsd gives every guest on XAPI hosts and xl does\n"
 		"not: its control/ and data/ directories owned by the guest (so that the agent\n"
 		"can advertise control/feature-quiesce), the guest-owned mailbox /vss/<uuid>,\n"
-		"and the key /local/domain/<domid>/vss naming it. Run it after 'xl create'\n"
+		"the key /local/domain/<domid>/vss naming it, and each disk without one a\n"
+		"stable sm-data/vdi-uuid (named from the VM and the disk's params), which\n"
+		"the agent needs to list it. Run it after 'xl create'\n"
 		"(for instance 'xl create -p', prepare, 'xl unpause'). Idempotent; 'snapshot'\n"
 		"also does it.\n", false);
 }
