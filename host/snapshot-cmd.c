@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "builtin.h"
 #include "escape.h"
 #include "lock.h"
 #include "prepare.h"
@@ -48,7 +49,9 @@ static void usage(FILE *out)
 "  -c, --command CMD        the snapshot, run by /bin/sh while the guest is\n"
 "                           frozen (default: $XQ_SNAPSHOT_COMMAND, else on XAPI\n"
 "                           hosts: xe vm-snapshot uuid=\"$XQ_VM_UUID\"\n"
-"                           new-name-label=\"$XQ_SNAPSHOT_NAME\")\n"
+"                           new-name-label=\"$XQ_SNAPSHOT_NAME\", else 'builtin':\n"
+"                           per disk an LVM snapshot or a reflink copy of a file\n"
+"                           on xfs or btrfs, all or nothing)\n"
 "  -C, --command-timeout S  kill the command after S seconds and answer\n"
 "                           snapshots-failed (default 10, snapwatchd's limit);\n"
 "                           cut to fit well inside the wait the guest publishes\n"
@@ -203,10 +206,21 @@ int snapshot_main(int argc, char *argv[])
 	opts.command = default_command("XQ_SNAPSHOT_COMMAND", XE_PATH " vm-snapshot"
 				       " uuid=\"$XQ_VM_UUID\" new-name-label=\"$XQ_SNAPSHOT_NAME\"");
 	opts.discard_command = default_command("XQ_DISCARD_COMMAND", XE_DISCARD);
+	/* No XAPI and nothing set: the built-in backends, and their discard. */
+	if (!opts.command) {
+		opts.command = builtin_snapshot;
+		if (!opts.discard_command)
+			opts.discard_command = builtin_discard;
+	}
 	while ((c = getopt_long(argc, argv, "c:C:D:a:t:h", options, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			opts.command = optarg;
+			/* the built-in discard removes only what the built-in made */
+			if (opts.discard_command == builtin_discard)
+				opts.discard_command = NULL;
+			opts.command = strcmp(optarg, "builtin") ? optarg : builtin_snapshot;
+			if (opts.command == builtin_snapshot && !opts.discard_command)
+				opts.discard_command = builtin_discard;
 			break;
 		case 'C':
 			if (parse_seconds("--command-timeout", optarg, &opts.command_timeout_ms))

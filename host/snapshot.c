@@ -60,6 +60,7 @@ struct run {
 	char vss[64];		/* /vss/<uuid> */
 	long long start;
 	bool served;		/* create-snapshots was answered: never again */
+	char *ids;		/* the snapshot ids the command printed, for the discard */
 	unsigned int repeats;	/* create-snapshots asked again, refused */
 };
 
@@ -178,9 +179,18 @@ static int record_output(struct run *run, char *output, char *snapuuid,
 		if (fields != 2)
 			continue;
 		for (i = 0; i < nreq; i++) {
+			char *ids = run->ids;
+
 			if (strcmp(requested[i], first))
 				continue;
 			r = xsu_write(run->xs, second, "%s/snapshot/%s/id", run->vss, first);
+			if (!r && asprintf(&run->ids, "%s%s%s", ids ? ids : "", ids ? " " : "",
+					   second) < 0) {
+				run->ids = ids;
+				r = -ENOMEM;
+			} else if (!r) {
+				free(ids);
+			}
 			if (r)
 				return r;
 		}
@@ -670,7 +680,7 @@ static void discard(struct run *run)
 {
 	struct snapshot_report *report = run->report;
 	const struct vm *vm = run->vm;
-	char *env[7] = { NULL }, *output = NULL;
+	char *env[8] = { NULL }, *output = NULL;
 	int r = -ENOMEM, status;
 
 	if (!run->opts->discard_command)
@@ -680,12 +690,13 @@ static void discard(struct run *run)
 	    asprintf(&env[2], "XQ_VM_NAME=%s", vm->name ? vm->name : "") >= 0 &&
 	    asprintf(&env[3], "XQ_DOMID=%u", vm->domid) >= 0 &&
 	    asprintf(&env[4], "XQ_DISCARD_REASON=%s", report->detail) >= 0 &&
-	    asprintf(&env[5], "XQ_VDI_COUNT=%u", report->nvdis) >= 0)
+	    asprintf(&env[5], "XQ_VDI_COUNT=%u", report->nvdis) >= 0 &&
+	    asprintf(&env[6], "XQ_SNAPSHOT_IDS=%s", run->ids ? run->ids : "") >= 0)
 		r = command_run(run->opts->discard_command, env, DISCARD_TIMEOUT_MS, false,
 				&output, &status);
 	report->discarded = !r;
 	free(output);
-	for (status = 0; status < 6; status++)
+	for (status = 0; status < 7; status++)
 		free(env[status]);
 }
 
@@ -735,6 +746,7 @@ out:
 	watch_stop(&run.watches[0]);
 	watch_stop(&run.watches[1]);
 	disks_free(&run.disks);
+	free(run.ids);
 	return report->outcome;
 }
 
