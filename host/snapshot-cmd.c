@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* xquiesce-host snapshot: options, locking, and the one report. */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -169,6 +170,48 @@ static void print_warnings(const struct snapshot_opts *opts, const struct snapsh
 			"the discard command failed" : "there is no --discard-command");
 }
 
+/*
+ * snapwatchd (XCP-ng and XenServer up to 8.0) serves /vss/<uuid> itself: with
+ * both, every create-snapshots would be served twice. Found by the name of
+ * the program or of the script a Python runs.
+ */
+static bool is_snapwatchd(const char *arg)
+{
+	const char *base = strrchr(arg, '/');
+
+	return !strcmp(base ? base + 1 : arg, "snapwatchd");
+}
+
+static bool snapwatchd_running(void)
+{
+	char path[300], cmdline[512];
+	struct dirent *d;
+	bool found = false;
+	size_t n;
+	DIR *proc;
+	FILE *f;
+
+	proc = opendir("/proc");
+	if (!proc)
+		return false;
+	while (!found && (d = readdir(proc))) {
+		if (d->d_name[0] < '1' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", d->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		n = fread(cmdline, 1, sizeof(cmdline) - 1, f);
+		fclose(f);
+		cmdline[n] = '\0';
+		/* the program, or the script an interpreter runs */
+		found = is_snapwatchd(cmdline) ||
+			(strlen(cmdline) + 1 < n && is_snapwatchd(cmdline + strlen(cmdline) + 1));
+	}
+	closedir(proc);
+	return found;
+}
+
 static const char *default_command(const char *variable, const char *xapi)
 {
 	const char *env = getenv(variable);
@@ -255,6 +298,12 @@ int snapshot_main(int argc, char *argv[])
 		fprintf(stderr, "%s snapshot: no snapshot command: give --command or set "
 			"XQ_SNAPSHOT_COMMAND (%s not found)\n", program_name, XE_PATH);
 		return XQ_EXIT_USAGE;
+	}
+	if (snapwatchd_running()) {
+		fprintf(stderr, "%s snapshot: snapwatchd is running: this host (XCP-ng or XenServer"
+			" up to 8.0) serves quiesced snapshots itself (xe vm-snapshot-with-quiesce);"
+			" both would serve each request\n", program_name);
+		return XQ_EXIT_ERROR;
 	}
 	/* From here on, a signal ends the snapshot cleanly, wherever it lands. */
 	signals_catch();

@@ -590,6 +590,9 @@ static enum xq_exit wait_and_serve(struct run *run)
 		}
 		if (value_is(run->xs, "create-snapshots", status_path))
 			serve_create_snapshots(run);
+		/* Windows' next step: refused at once, rather than waited for. */
+		else if (value_is(run->xs, "create-snapshotinfo", status_path))
+			xsu_write(run->xs, "snapshotinfo-failed", "%s", status_path);
 		if (!acked && node_gone(run->xs, action_path)) {
 			acked = true;
 			report->ack_ms = now_ms() - run->start;
@@ -631,6 +634,20 @@ static bool advertises_quiesce(struct xs_handle *xs, const char *dom_path)
 	snprintf(quiesce, sizeof(quiesce), "%s/control/feature-quiesce", dom_path);
 	snprintf(snapshot, sizeof(snapshot), "%s/control/feature-snapshot", dom_path);
 	return value_is(xs, "1", quiesce) || value_is(xs, "1", snapshot);
+}
+
+/*
+ * The Windows VSS provider advertises feature-snapshot alone (Linux agents,
+ * ours and the older proof of concept, feature-quiesce): it goes on after
+ * snapshots-created with create-snapshotinfo, which needs XAPI to attach
+ * the snapshot's disks to dom0, and would wait for it without end.
+ */
+static bool windows_provider(struct xs_handle *xs, const char *dom_path)
+{
+	char quiesce[96];
+
+	snprintf(quiesce, sizeof(quiesce), "%s/control/feature-quiesce", dom_path);
+	return !value_is(xs, "1", quiesce);
 }
 
 /* Whether the guest advertises quiesce, given up to wait_ms to start to. */
@@ -719,6 +736,10 @@ int snapshot_vm(struct xs_handle *xs, const struct vm *vm, const struct snapshot
 		return fail(report, XQ_EXIT_NOT_SUPPORTED,
 			    "the guest does not advertise control/feature-quiesce or feature-snapshot"
 			    " (waited %d ms)", opts->advert_wait_ms);
+	if (windows_provider(xs, vm->dom_path))
+		return fail(report, XQ_EXIT_NOT_SUPPORTED,
+			    "the guest advertises control/feature-snapshot alone, as the Windows VSS"
+			    " provider does, whose snapshots need create-snapshotinfo: not served here");
 	r = disks_read(xs, vm, &run.disks);
 	if (r)
 		return fail(report, XQ_EXIT_ERROR, "cannot read the VM's disks: %s", strerror(-r));

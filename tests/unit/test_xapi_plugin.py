@@ -73,9 +73,11 @@ def main():
               failure is None and text == "snapshot-uuid: x\n", failure)
         check("plugin: runs 'xquiesce-host snapshot VM'",
               argv(work) == ["snapshot", VM], argv(work))
-        call(plugin, {"vm": VM, "timeout": "120", "command": "xe vm-snapshot uuid=$XQ_VM_UUID"})
-        want = ["snapshot", "--timeout", "120", "--command", "xe vm-snapshot uuid=$XQ_VM_UUID", VM]
-        check("plugin: passes timeout and command through, the VM last",
+        call(plugin, {"vm": VM, "timeout": "120", "command": "xe vm-snapshot uuid=$XQ_VM_UUID",
+                      "command_timeout": "8"})
+        want = ["snapshot", "--timeout", "120", "--command-timeout", "8",
+                "--command", "xe vm-snapshot uuid=$XQ_VM_UUID", VM]
+        check("plugin: passes timeout, command timeout and command through, the VM last",
               argv(work) == want, argv(work))
 
         expected = {3: "VM_SNAPSHOT_WITH_QUIESCE_NOT_SUPPORTED",
@@ -96,7 +98,9 @@ def main():
         for args, code, name in (({}, "MISSING_ARGUMENT", "no vm"),
                                  ({"vm": VM, "timeout": "0"}, "INVALID_VALUE", "timeout 0"),
                                  ({"vm": VM, "timeout": "1m"}, "INVALID_VALUE", "timeout 1m"),
-                                 ({"vm": VM, "timeout": "-5"}, "INVALID_VALUE", "timeout -5")):
+                                 ({"vm": VM, "timeout": "-5"}, "INVALID_VALUE", "timeout -5"),
+                                 ({"vm": VM, "command_timeout": "0"}, "INVALID_VALUE",
+                                  "command_timeout 0")):
             text, failure = call(plugin, args)
             check("plugin: %s is refused with %s, xquiesce-host not run" % (name, code),
                   failure is not None and failure.code == code and
