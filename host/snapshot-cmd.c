@@ -23,6 +23,10 @@
  * On XAPI hosts: uninstall the snapshot; if XAPI refuses, tag it, so that
  * nobody takes it for a quiesced one (and still report it as not removed).
  */
+/* On XAPI hosts: a quiesced snapshot says so, as XAPI's snapshot_info did. */
+#define XE_MARK XE_PATH " snapshot-param-set uuid=\"$XQ_SNAPSHOT_UUID\"" \
+	" other-config:xquiesce-consistency=\"$XQ_CONSISTENCY\"" \
+	" other-config:xquiesce-freeze-window-ms=\"$XQ_FREEZE_WINDOW_MS\""
 #define XE_DISCARD XE_PATH " snapshot-uninstall snapshot-uuid=\"$XQ_SNAPSHOT_UUID\" force=true" \
 	" || { " XE_PATH " snapshot-param-add uuid=\"$XQ_SNAPSHOT_UUID\" param-name=tags" \
 	" param-key=xquiesce-not-quiesced; exit 1; }"
@@ -60,6 +64,10 @@ static void usage(FILE *out)
 "                           guest gave up, failed or disagreed), given\n"
 "                           XQ_SNAPSHOT_UUID (default: $XQ_DISCARD_COMMAND, else\n"
 "                           on XAPI hosts: xe snapshot-uninstall, or a tag)\n"
+"  -M, --mark-command CMD   marks a quiesced snapshot so, given XQ_SNAPSHOT_UUID,\n"
+"                           XQ_CONSISTENCY, XQ_FREEZE_WINDOW_MS (default:\n"
+"                           $XQ_MARK_COMMAND, else on XAPI hosts: other-config\n"
+"                           keys xquiesce-consistency, xquiesce-freeze-window-ms)\n"
 "  -a, --ack-timeout S      seconds for the guest to take the request\n"
 "                           (default 60, as XAPI)\n"
 "  -t, --timeout S          seconds for the guest's result (default 600, as\n"
@@ -164,6 +172,9 @@ static void print_warnings(const struct snapshot_opts *opts, const struct snapsh
 			" got %d ms, not the %d ms of --command-timeout\n", program_name,
 			report->guest_wait_ms, report->command_timeout_ms,
 			opts->command_timeout_ms);
+	if (report->mark_failed)
+		fprintf(stderr, "%s: warning: snapshot %s is quiesced, but the mark command failed"
+			" to say so\n", program_name, report->snapuuid);
 	if (report->snapuuid && report->outcome != XQ_EXIT_OK && !report->discarded)
 		fprintf(stderr, "%s: warning: snapshot %s was taken but is NOT quiesced, and %s:"
 			" remove it\n", program_name, report->snapuuid, opts->discard_command ?
@@ -229,6 +240,7 @@ int snapshot_main(int argc, char *argv[])
 		{ "command", required_argument, NULL, 'c' },
 		{ "command-timeout", required_argument, NULL, 'C' },
 		{ "discard-command", required_argument, NULL, 'D' },
+		{ "mark-command", required_argument, NULL, 'M' },
 		{ "ack-timeout", required_argument, NULL, 'a' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
@@ -249,13 +261,14 @@ int snapshot_main(int argc, char *argv[])
 	opts.command = default_command("XQ_SNAPSHOT_COMMAND", XE_PATH " vm-snapshot"
 				       " uuid=\"$XQ_VM_UUID\" new-name-label=\"$XQ_SNAPSHOT_NAME\"");
 	opts.discard_command = default_command("XQ_DISCARD_COMMAND", XE_DISCARD);
+	opts.mark_command = default_command("XQ_MARK_COMMAND", XE_MARK);
 	/* No XAPI and nothing set: the built-in backends, and their discard. */
 	if (!opts.command) {
 		opts.command = builtin_snapshot;
 		if (!opts.discard_command)
 			opts.discard_command = builtin_discard;
 	}
-	while ((c = getopt_long(argc, argv, "c:C:D:a:t:h", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:C:D:M:a:t:h", options, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			/* the built-in discard removes only what the built-in made */
@@ -272,6 +285,9 @@ int snapshot_main(int argc, char *argv[])
 			break;
 		case 'D':
 			opts.discard_command = *optarg ? optarg : NULL;
+			break;
+		case 'M':
+			opts.mark_command = *optarg ? optarg : NULL;
 			break;
 		case 'a':
 			if (parse_seconds("--ack-timeout", optarg, &opts.ack_timeout_ms))

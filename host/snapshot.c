@@ -47,8 +47,8 @@
 #define GUEST_MARGIN_PERCENT	20
 /* Below this, no snapshot command can be expected to finish. */
 #define COMMAND_MIN_MS		100
-/* The discard runs with the guest thawed; it only has to end. */
-#define DISCARD_TIMEOUT_MS	60000
+/* The discard and the mark run with the guest thawed; they only have to end. */
+#define AFTER_TIMEOUT_MS	60000
 
 struct run {
 	struct xs_handle *xs;
@@ -489,6 +489,32 @@ static void read_guest_keys(struct run *run)
 }
 
 /*
+ * What the guest says the snapshot is worth, for the mark: only the values
+ * the agent writes pass, anything else reads as "unknown" and -1.
+ */
+static void read_quality(struct run *run)
+{
+	static const char *const levels[] = {
+		"kernel-freeze", "per-mount-freeze", "crash-consistent", NULL
+	};
+	struct snapshot_report *report = run->report;
+	char *value, *end;
+	size_t i;
+
+	snprintf(report->consistency, sizeof(report->consistency), "unknown");
+	value = xsu_read(run->xs, "%s/control/snapshot/consistency", run->vm->dom_path);
+	for (i = 0; value && levels[i]; i++)
+		if (!strcmp(value, levels[i]))
+			snprintf(report->consistency, sizeof(report->consistency), "%s", levels[i]);
+	free(value);
+	report->window_ms = -1;
+	value = xsu_read(run->xs, "%s/control/snapshot/freeze-window-ms", run->vm->dom_path);
+	if (value && *value && strspn(value, "0123456789") == strlen(value) && strlen(value) < 12)
+		report->window_ms = strtoll(value, &end, 10);
+	free(value);
+}
+
+/*
  * The guest's success, checked against what dom0 did: it can only confirm
  * the snapshot dom0 took, by its uuid, once, and without having asked twice.
  */
@@ -518,6 +544,7 @@ static enum xq_exit check_success(struct run *run)
 	report->snapid = read_snapid(run->xs, run->vm->dom_path);
 	if (!report->snapid)
 		return fail(report, XQ_EXIT_FAILED, "the guest reported success without snapid");
+	read_quality(run);
 	report->outcome = XQ_EXIT_OK;
 	return XQ_EXIT_OK;
 }
@@ -688,6 +715,34 @@ static void clean_up(struct run *run)
 }
 
 /*
+ * A command about the snapshot once the guest has answered (it is thawed):
+ * the discard or the mark. It gets the snapshot, the VM, the ids the
+ * snapshot command printed, and what the caller adds (NAME=VALUE each;
+ * extra2 may be NULL).
+ */
+static int after_command(struct run *run, const char *cmd, const char *extra1,
+			 const char *extra2)
+{
+	struct snapshot_report *report = run->report;
+	const struct vm *vm = run->vm;
+	char *env[9] = { NULL }, *output = NULL;
+	int r = -ENOMEM, status, i;
+
+	if (asprintf(&env[0], "XQ_SNAPSHOT_UUID=%s", report->snapuuid) >= 0 &&
+	    asprintf(&env[1], "XQ_VM_UUID=%s", vm->uuid) >= 0 &&
+	    asprintf(&env[2], "XQ_VM_NAME=%s", vm->name ? vm->name : "") >= 0 &&
+	    asprintf(&env[3], "XQ_DOMID=%u", vm->domid) >= 0 &&
+	    asprintf(&env[4], "XQ_VDI_COUNT=%u", report->nvdis) >= 0 &&
+	    asprintf(&env[5], "XQ_SNAPSHOT_IDS=%s", run->ids ? run->ids : "") >= 0 &&
+	    (env[6] = strdup(extra1)) && (!extra2 || (env[7] = strdup(extra2))))
+		r = command_run(cmd, env, AFTER_TIMEOUT_MS, false, &output, &status);
+	free(output);
+	for (i = 0; i < 8; i++)
+		free(env[i]);
+	return r;
+}
+
+/*
  * A snapshot dom0 took that is not a quiesced one: the guest gave up before
  * it was taken (and had thawed), reported an error, never confirmed it, or
  * confirmed another. Left as it is, it would pass for a quiesced snapshot;
@@ -696,25 +751,31 @@ static void clean_up(struct run *run)
 static void discard(struct run *run)
 {
 	struct snapshot_report *report = run->report;
-	const struct vm *vm = run->vm;
-	char *env[8] = { NULL }, *output = NULL;
-	int r = -ENOMEM, status;
+	char *reason;
 
-	if (!run->opts->discard_command)
+	if (!run->opts->discard_command || asprintf(&reason, "XQ_DISCARD_REASON=%s",
+						    report->detail) < 0)
 		return;
-	if (asprintf(&env[0], "XQ_SNAPSHOT_UUID=%s", report->snapuuid) >= 0 &&
-	    asprintf(&env[1], "XQ_VM_UUID=%s", vm->uuid) >= 0 &&
-	    asprintf(&env[2], "XQ_VM_NAME=%s", vm->name ? vm->name : "") >= 0 &&
-	    asprintf(&env[3], "XQ_DOMID=%u", vm->domid) >= 0 &&
-	    asprintf(&env[4], "XQ_DISCARD_REASON=%s", report->detail) >= 0 &&
-	    asprintf(&env[5], "XQ_VDI_COUNT=%u", report->nvdis) >= 0 &&
-	    asprintf(&env[6], "XQ_SNAPSHOT_IDS=%s", run->ids ? run->ids : "") >= 0)
-		r = command_run(run->opts->discard_command, env, DISCARD_TIMEOUT_MS, false,
-				&output, &status);
-	report->discarded = !r;
-	free(output);
-	for (status = 0; status < 7; status++)
-		free(env[status]);
+	report->discarded = !after_command(run, run->opts->discard_command, reason, NULL);
+	free(reason);
+}
+
+/*
+ * A quiesced snapshot, marked so (on XAPI hosts, in its other-config) with
+ * what the guest reported: a plain snapshot looks the same otherwise. The
+ * values were checked (check_success), and a failed mark is only a warning:
+ * the snapshot is good.
+ */
+static void mark(struct run *run)
+{
+	struct snapshot_report *report = run->report;
+	char consistency[64], window[64];
+
+	if (!run->opts->mark_command)
+		return;
+	snprintf(consistency, sizeof(consistency), "XQ_CONSISTENCY=%s", report->consistency);
+	snprintf(window, sizeof(window), "XQ_FREEZE_WINDOW_MS=%lld", report->window_ms);
+	report->mark_failed = after_command(run, run->opts->mark_command, consistency, window) != 0;
 }
 
 int snapshot_vm(struct xs_handle *xs, const struct vm *vm, const struct snapshot_opts *opts,
@@ -764,6 +825,8 @@ out:
 	clean_up(&run);
 	if (report->snapuuid && report->outcome != XQ_EXIT_OK)
 		discard(&run);
+	else if (report->outcome == XQ_EXIT_OK)
+		mark(&run);
 	watch_stop(&run.watches[0]);
 	watch_stop(&run.watches[1]);
 	disks_free(&run.disks);

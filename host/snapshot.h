@@ -10,6 +10,7 @@
 struct snapshot_opts {
 	const char *command;	/* the snapshot itself, run by /bin/sh */
 	const char *discard_command;	/* removes a snapshot that is not quiesced, or NULL */
+	const char *mark_command;	/* marks a quiesced one as such, or NULL */
 	int ack_timeout_ms;	/* XAPI: 60 s for the guest to take the request */
 	int timeout_ms;		/* XAPI: snapshot_with_quiesce_timeout, 600 s */
 	int command_timeout_ms;	/* snapwatchd gave VM.snapshot 10 s */
@@ -25,6 +26,9 @@ struct snapshot_report {
 	char detail[512];	/* why it failed, for the one error message */
 	char *snapuuid;		/* the snapshot dom0's command took, NULL if none */
 	bool discarded;		/* not quiesced, and the discard command removed it */
+	bool mark_failed;	/* the mark command failed */
+	char consistency[32];	/* the guest's, checked: kernel-freeze ... or unknown */
+	long long window_ms;	/* the guest's freeze window, -1 if none or bad */
 	char *snapid;		/* snapid/0..n concatenated, as XAPI stores it (escaped) */
 	int command_timeout_ms;	/* what the command got: cut to fit the guest's wait */
 	bool timeout_cut;
