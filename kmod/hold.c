@@ -192,11 +192,13 @@ static void xq_hold_thaw_start(struct xq_set *set)
 
 static void xq_hold_log_failure(const struct xq_failure *fail)
 {
+	/* Rate-limited: a caller looping on a bad request must not flood the log. */
 	if (fail->major || fail->minor)
-		pr_warn("freeze failed on %u:%u (%s): error %d, thawing what froze\n",
-			fail->major, fail->minor, fail->fstype[0] ? fail->fstype : "?", fail->err);
+		pr_warn_ratelimited("freeze failed on %u:%u (%s): error %d, thawing what froze\n",
+				    fail->major, fail->minor,
+				    fail->fstype[0] ? fail->fstype : "?", fail->err);
 	else
-		pr_warn("freeze failed: error %d\n", fail->err);
+		pr_warn_ratelimited("freeze failed: error %d\n", fail->err);
 }
 
 /* The caller's timeout, or -EINVAL: below the floor, a deadline means nothing. */

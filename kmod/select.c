@@ -97,8 +97,8 @@ bool xq_sb_busy(const struct super_block *sb, const struct file_system_type *typ
 
 			if (s->running && (sb ? s->sb == sb : s->sb->s_type == type)) {
 				xq_failure_sb(fail, s->sb, -1, -EBUSY);
-				pr_warn("%s (%s): a worker of an earlier freeze is still stuck on it\n",
-					s->id, s->fstype);
+				pr_warn_ratelimited("%s (%s): a worker of an earlier freeze is still stuck on it\n",
+						    s->id, s->fstype);
 				busy = true;
 			}
 		}

@@ -74,6 +74,9 @@ void test_deadline_first_freeze(struct suite *s, struct test_ctx *t);
 void test_thaw_failure(struct suite *s, struct test_ctx *t);
 void test_loop_thaw_order(struct suite *s, struct test_ctx *t);
 void test_stuck_io(struct suite *s, struct test_ctx *t);
+void test_other_root(struct suite *s, struct test_ctx *t);
+void test_fuzz_ioctl(struct suite *s, struct test_ctx *t);
+void test_races(struct suite *s, struct test_ctx *t);
 
 /* The test filesystem that holds the loop image, or NULL (a setup failure). */
 struct fsent *loop_host(struct suite *s, struct test_ctx *t);
