@@ -106,6 +106,31 @@ def main():
                   failure is not None and failure.code == code and
                   not os.path.exists(os.path.join(work, "argv")), failure and failure.args)
 
+    # The shell line picks the first python that can import XenAPIPlugin.
+    plugin_path = os.path.join(top, "host", "xapi-plugin", "xquiesce")
+    with tempfile.TemporaryDirectory() as bin_dir:
+        def python(name, has_module):
+            with open(os.path.join(bin_dir, name), "w") as f:
+                f.write("#!/bin/sh\ncase \"$*\" in *'import XenAPIPlugin'*) exit %d ;; esac\n"
+                        "echo %s \"$@\"\n" % (0 if has_module else 1, name))
+            os.chmod(os.path.join(bin_dir, name), 0o755)
+        env = dict(os.environ, PATH=bin_dir + ":/bin:/usr/bin")
+        for have3, want in ((False, "python2"), (True, "python3")):
+            python("python3", have3)
+            python("python2", True)
+            run = subprocess.run(["sh", plugin_path, "<xml/>"], env=env,
+                                 stdout=subprocess.PIPE, universal_newlines=True)
+            check("plugin: runs under %s when %s" % (want, "python3 has XenAPIPlugin" if have3
+                                                      else "only python2 has it (XCP-ng 8.2)"),
+                  run.stdout == "%s %s <xml/>\n" % (want, plugin_path), run.stdout)
+        python("python3", False)
+        python("python2", False)
+        python("python", False)
+        run = subprocess.run(["sh", plugin_path], env=env, stderr=subprocess.PIPE,
+                             universal_newlines=True)
+        check("plugin: no python with XenAPIPlugin: exit 1, saying so",
+              run.returncode == 1 and "XenAPIPlugin" in run.stderr, run.stderr)
+
     # The real tool, where no xenstore answers.
     build = os.path.join(top, "build", "unit-host")
     subprocess.check_call(["make", "-s", "-C", os.path.join(top, "host"), "O=" + build],
