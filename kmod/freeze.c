@@ -123,8 +123,8 @@ static void xq_sb_freeze_work(struct work_struct *work)
 		s->frozen = true;
 		/* Too late: the thaw of the set has begun without it. */
 		if (set->ending) {
-			pr_warn("%s (%s): froze after its freeze was abandoned, thawing it again\n",
-				s->id, s->fstype);
+			pr_warn_ratelimited("%s (%s): froze after its freeze was abandoned, thawing it again\n",
+					    s->id, s->fstype);
 			xq_sb_thaw_queue_locked(s, 0);
 		}
 	}

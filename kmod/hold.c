@@ -155,8 +155,8 @@ static void xq_hold_settled(struct xq_set *set)
 		xq_set_thaw_retry(set);
 	} else {
 		if (res.busy)
-			pr_warn("%u workers of the ended freeze still run (stuck in I/O?): idle without them\n",
-				res.busy);
+			pr_warn_ratelimited("%u workers of the ended freeze still run (stuck in I/O?): idle without them\n",
+					    res.busy);
 		done = true;
 		xq_hold.state = XQ_STATE_IDLE;
 		xq_hold.last_end = xq_hold.ending;

@@ -66,7 +66,7 @@ static const struct test tests[] = {
 	  test_loop_thaw_order },
 	{ "callers in a chroot without /proc and in another mount namespace freeze by descriptor",
 	  test_other_root },
-	{ "stuck I/O (suspended dm): FREEZE returns in time naming it, SIGKILL works, the module stays usable",
+	{ "stuck I/O (suspended dm, dm-delay): FREEZE returns in time naming it, SIGKILL works, the module stays usable",
 	  test_stuck_io },
 	{ "fuzzed ioctls: random commands, sizes, flags, descriptors, pointers; nothing left frozen",
 	  test_fuzz_ioctl },
@@ -140,11 +140,13 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: xq-vmtest --results FILE --module KO --again MNT --bind MNT\n"
-		"                 --loop MNT --loop-image FILE --stuck MNT EXT4 XFS BTRFS LVM\n"
+		"                 --loop MNT --loop-image FILE --stuck MNT --delay MNT\n"
+		"                 EXT4 XFS BTRFS LVM\n"
 		"Runs the xquiesce VM tests on the mounted filesystems and writes TAP to FILE.\n"
 		"EXT4..LVM are mount points; --again and --bind name a second mount and a bind\n"
 		"mount of EXT4; --loop a filesystem on a loop device backed by --loop-image;\n"
-		"--stuck an ext4 on the LV xqvg/stuck, which a test suspends.\n");
+		"--stuck an ext4 on the LV xqvg/stuck, which a test suspends; --delay an\n"
+		"ext4 on the dm-delay device xqdelay, which a test slows down.\n");
 }
 
 static int parse_args(struct suite *s, int argc, char **argv, const char **results)
@@ -157,12 +159,13 @@ static int parse_args(struct suite *s, int argc, char **argv, const char **resul
 		{ "loop", required_argument, NULL, 'l' },
 		{ "loop-image", required_argument, NULL, 'i' },
 		{ "stuck", required_argument, NULL, 's' },
+		{ "delay", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	const char *again = NULL, *bind = NULL, *loop = NULL, *stuck = NULL;
-	struct fsent *named[] = { &s->again, &s->bind, &s->loop, &s->stuck };
-	const char **paths[] = { &again, &bind, &loop, &stuck };
+	const char *again = NULL, *bind = NULL, *loop = NULL, *stuck = NULL, *delay = NULL;
+	struct fsent *named[] = { &s->again, &s->bind, &s->loop, &s->stuck, &s->delay };
+	const char **paths[] = { &again, &bind, &loop, &stuck, &delay };
 	int c, i, ret;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -174,11 +177,12 @@ static int parse_args(struct suite *s, int argc, char **argv, const char **resul
 		case 'l': loop = optarg; break;
 		case 'i': s->loop_image = optarg; break;
 		case 's': stuck = optarg; break;
+		case 'd': delay = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -EINVAL;
 		}
 	}
-	if (!*results || !s->module || !again || !bind || !loop || !stuck || !s->loop_image ||
+	if (!*results || !s->module || !again || !bind || !loop || !stuck || !delay || !s->loop_image ||
 	    argc - optind != NFS)
 		return -EINVAL;
 	for (i = 0; i < NFS; i++) {
@@ -190,7 +194,7 @@ static int parse_args(struct suite *s, int argc, char **argv, const char **resul
 			return ret;
 		}
 	}
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 5; i++) {
 		ret = fsent_init(named[i], *paths[i]);
 		if (ret) {
 			fprintf(stderr, "xq-vmtest: %s is not a mount point: %s\n", *paths[i],

@@ -21,6 +21,7 @@ struct suite {
 	struct fsent loop;		/* a filesystem on a loop device ... */
 	const char *loop_image;		/* ... whose image file lives here */
 	struct fsent stuck;		/* ext4 on an LV the stuck I/O test suspends */
+	struct fsent delay;		/* ext4 on dm-delay, which it slows down */
 	unsigned int kver[2];		/* running kernel, major.minor */
 	int fd;				/* /dev/xquiesce */
 	uint64_t nonce;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Stuck I/O (issue 11, finding 3): an ext4 on a dm device suspended with
- * --noflush --nolockfs, so that its freeze never completes. The FREEZE
+ * --noflush --nolockfs, so that its freeze never completes, and one on a
+ * dm-delay device whose every I/O takes 0.7 s. The FREEZE
  * that meets it must return within its timeout naming it, or at once on
  * SIGKILL; the module must then be idle (STATUS, THAW_ANY, a FREEZE of
  * other filesystems work) and refuse the stuck filesystem, and a walk over
@@ -25,20 +26,20 @@
 #include "util.h"
 
 #define STUCK_DM "xqvg-stuck"	/* guest-init's LV under s->stuck */
+#define DELAY_DM "xqdelay"	/* guest-init's dm-delay device under s->delay */
+#define DELAY_TIMEOUT_MS 300
+/* Each I/O takes 0.7 s: the late freeze and its thaw need a dozen in a row. */
+#define LATE_BOUND_MS 30000
 #define STUCK_TIMEOUT_MS 1500
 /* FREEZE gives up at its timeout, then waits up to 1 s for its rollback. */
 #define RETURN_BOUND_MS (STUCK_TIMEOUT_MS + 1000 + 500)
 #define KILL_BOUND_MS 1000
 
-static int dmsetup(const char *verb)
+static int run_dmsetup(const char *const *argv)
 {
-	const char *argv[] = { "/sbin/dmsetup", "--noudevsync", verb, "--noflush", "--nolockfs",
-			       STUCK_DM, NULL };
 	int status;
 	pid_t pid;
 
-	if (strcmp(verb, "suspend"))
-		argv[3] = STUCK_DM, argv[4] = NULL;
 	pid = fork();
 	if (pid == 0) {
 		close_inherited_fds();
@@ -48,6 +49,26 @@ static int dmsetup(const char *verb)
 	if (pid < 0 || wait_exit(pid, 10000, &status))
 		return -ECHILD;
 	return WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : -EIO;
+}
+
+static int dmsetup(const char *verb)
+{
+	const char *suspend[] = { "/sbin/dmsetup", "--noudevsync", "suspend", "--noflush",
+				  "--nolockfs", STUCK_DM, NULL };
+	const char *resume[] = { "/sbin/dmsetup", "--noudevsync", "resume", STUCK_DM, NULL };
+
+	return run_dmsetup(strcmp(verb, "suspend") ? resume : suspend);
+}
+
+/* Loads a dm-delay table (guest-init's files) into xqdelay. */
+static int delay_table(const char *file)
+{
+	const char *reload[] = { "/sbin/dmsetup", "--noudevsync", "reload", DELAY_DM, file, NULL };
+	const char *suspend[] = { "/sbin/dmsetup", "--noudevsync", "suspend", "--nolockfs",
+				  DELAY_DM, NULL };
+	const char *resume[] = { "/sbin/dmsetup", "--noudevsync", "resume", DELAY_DM, NULL };
+
+	return run_dmsetup(reload) ?: run_dmsetup(suspend) ?: run_dmsetup(resume);
 }
 
 /* What a FREEZE in a child returned. */
@@ -232,6 +253,51 @@ static void stuck_timeout(struct suite *s, struct test_ctx *t, unsigned int refs
 	expect_recovered(s, t, refs);
 }
 
+/*
+ * Phase 3: every I/O of the filesystem takes 0.7 s (dm-delay). The FREEZE
+ * gives up at its timeout naming it; the late freeze completes on its
+ * own, and its worker thaws it without anyone's help.
+ */
+static void slow_io(struct suite *s, struct test_ctx *t, unsigned int refs)
+{
+	struct fsent *set[2] = { &s->delay, s->all[2] };
+	struct fsent *others[1] = { s->all[1] };
+	uint64_t start, took;
+	struct xq_fs out[2];
+	struct xq_freeze req;
+	unsigned int now = 0;
+	int ret;
+
+	pattern_write(s->delay.mnt, s->nonce + 502);
+	if (!CHECK(t, delay_table("/etc/xq-delay-slow") == 0, "cannot slow %s down", DELAY_DM))
+		return;
+	start = now_ns();
+	ret = freeze_set(s->fd, set, NULL, 2, 0, DELAY_TIMEOUT_MS, &req, out);
+	took = (now_ns() - start) / NSEC_PER_MSEC;
+	tap_diag("FREEZE with a slow filesystem returned %s after %llu ms", strerror(-ret),
+		 (unsigned long long)took);
+	CHECK(t, ret == -ETIMEDOUT && took <= DELAY_TIMEOUT_MS + 1500,
+	      "FREEZE with a slow filesystem: %s after %llu ms, expected ETIMEDOUT within %u",
+	      ret ? strerror(-ret) : "success", (unsigned long long)took, DELAY_TIMEOUT_MS + 1500);
+	names_stuck(t, &req, &s->delay, 0, "the timeout");
+	expect_usable(s, t);
+	ret = freeze_set(s->fd, others, NULL, 1, 0, STUCK_TIMEOUT_MS * 4, &req, out);
+	CHECK(t, ret == 0, "FREEZE of another filesystem meanwhile: %s", strerror(-ret));
+	if (ret == 0)
+		xq_thaw(s->fd, NULL);
+
+	start = now_ns();
+	while (xq_module_refcnt(&now) == 0 && now != refs &&
+	       now_ns() - start < LATE_BOUND_MS * NSEC_PER_MSEC)
+		sleep_ms(50);
+	tap_diag("the slow worker finished %.1f s after FREEZE returned", (now_ns() - start) / 1e9);
+	CHECK(t, now == refs, "module references %u, expected %u: the slow worker is still running",
+	      now, refs);
+	expect_writable(t, &s->delay, 5000);
+	CHECK(t, delay_table("/etc/xq-delay-fast") == 0, "cannot speed %s up again", DELAY_DM);
+	expect_idle(t, s->fd, XQ_END_ANY);
+}
+
 void test_stuck_io(struct suite *s, struct test_ctx *t)
 {
 	unsigned int refs;
@@ -242,4 +308,5 @@ void test_stuck_io(struct suite *s, struct test_ctx *t)
 		return;
 	stuck_killed(s, t, refs);
 	stuck_timeout(s, t, refs);
+	slow_io(s, t, refs);
 }
