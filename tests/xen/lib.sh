@@ -101,6 +101,11 @@ xq_build_guest() {
 	# ext4 and xfs ask the crypto API for crc32c, which modules.dep does not
 	# show: crc32c_generic goes before them.
 	args+=(-m xen-blkfront -m crc32c_generic -m ext4 -m xfs -m dm-mod -m loop)
+	# A network to dom0 only (xo-hook), and a probe of the writers' stall.
+	args+=(-m xen-netfront)
+	gcc -static -O2 -Wall -Wextra -Werror -o "$xq_build/xq-writeprobe" \
+		"$image/xq-writeprobe.c" || xq_die "cannot build xq-writeprobe"
+	args+=(-b "$xq_build/xq-writeprobe:/usr/sbin/xq-writeprobe")
 	if [ -n "${XQ_KMOD_KO:-}" ]; then
 		gcc -static -O2 -Wall -Wextra -Werror -I"$xq_top/include/uapi" \
 			-o "$xq_build/xq-blkfront-freeze" "$image/xq-blkfront-freeze.c" ||
@@ -145,6 +150,10 @@ xq_build_dom0() {
 	for p in xqtest-lib.sh scenarios demo smoke snapshot-copy; do
 		args+=(-f "$image/$p:/xq/$p")
 	done
+	# xo-hook: a bridge with no uplink for the guest's vif, and curl to play
+	# Xen Orchestra over it.
+	args+=(-m xen-netback -m bridge -f "$image/vif-bridge:/etc/xen/scripts/vif-bridge"
+		-b /usr/bin/curl -f "$image/xo-hook:/xq/xo-hook")
 	xq_initramfs "$ktree" "$out" "$image/dom0-init" "${args[@]}"
 }
 

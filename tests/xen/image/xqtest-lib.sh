@@ -34,6 +34,7 @@ extra = "console=hvc0 panic=-1 quiet $*"
 memory = 640
 vcpus = 2
 disk = [ 'phy:/dev/loop0,xvda,w', 'phy:/dev/loop1,xvdb,w' ]
+vif = [ 'bridge=xenbr0,mac=00:16:3e:51:0a:02' ]
 on_poweroff = "destroy"
 on_crash = "destroy"
 CFG
