@@ -40,12 +40,17 @@ static const char *const counter_names[C_N] = {
 	"mount/umount",
 };
 
+/* How the racing FREEZE calls ended. */
+static const int outcome_errno[] = { 0, EBUSY, ETIMEDOUT, EINVAL, ENOTBLK, ECANCELED, EINTR, EBADF };
+#define NOUTCOMES (sizeof(outcome_errno) / sizeof(outcome_errno[0]))
+
 struct race {
 	struct suite *s;
 	volatile int stop;
 	int slots[NSLOTS];		/* dups of the suite's descriptor */
 	const char *pool[NPOOL];	/* mount points */
 	unsigned long count[C_N];
+	unsigned long outcome[NOUTCOMES + 1];	/* the last: any other error */
 	unsigned long slow_kills;	/* holders that outlived SIGKILL by KILL_BOUND_MS */
 };
 
@@ -81,7 +86,8 @@ static int race_freeze(struct race *r, int fd, uint32_t flags, uint32_t timeout_
 	int ret;
 
 	for (i = 0; i < NPOOL; i++) {
-		if (pick(2))
+		/* The spare filesystem is mounted half of the time: ENOTBLK otherwise. */
+		if (pick(i == NPOOL - 1 ? 4 : 2))
 			continue;
 		devs[n] = (struct xq_dev){ .level = pick(3) };
 		devs[n].fd = open(r->pool[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -100,6 +106,9 @@ static int race_freeze(struct race *r, int fd, uint32_t flags, uint32_t timeout_
 	req.nfs_max = NPOOL;
 	count(r, C_FREEZE);
 	ret = xq_freeze(fd, &req);
+	for (i = 0; i < NOUTCOMES && outcome_errno[i] != -ret; i++)
+		;
+	__atomic_add_fetch(&r->outcome[i], 1, __ATOMIC_RELAXED);
 	while (n--)
 		close(devs[n].fd);
 	return ret;
@@ -337,6 +346,12 @@ void test_races(struct suite *s, struct test_ctx *t)
 		len += snprintf(line + len, sizeof(line) - len, "%s%s %lu", i ? ", " : "",
 				counter_names[i], r.count[i]);
 	tap_diag("race iterations: %s", line);
+	len = 0;
+	for (i = 0; i <= NOUTCOMES; i++)
+		len += snprintf(line + len, sizeof(line) - len, "%s%s %lu", i ? ", " : "",
+				i == NOUTCOMES ? "other" : outcome_errno[i] ?
+				strerrorname_np(outcome_errno[i]) : "ok", r.outcome[i]);
+	tap_diag("race FREEZE outcomes: %s", line);
 
 	race_cleanup(&r);
 	expect_idle(t, s->fd, XQ_END_ANY);

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -78,13 +79,31 @@ struct child_freeze {
 };
 
 /*
+ * FREEZE of fs[0..n-1]; with XQ_FREEZE_BLKFRONT, fs only name the types to
+ * walk (XQ_DEV_TYPE_ONLY).
+ */
+static int walk_or_freeze(int fd, struct fsent *const *fs, unsigned int n, uint32_t flags,
+			  uint32_t timeout_ms, struct xq_freeze *req, struct xq_fs *out)
+{
+	struct xq_dev devs[4];
+	unsigned int i;
+
+	xq_freeze_init(req, devs, fs, NULL, n, out, n);
+	for (i = 0; i < n && flags & XQ_FREEZE_BLKFRONT; i++)
+		devs[i].flags = XQ_DEV_TYPE_ONLY;
+	req->flags = flags;
+	req->timeout_ms = timeout_ms;
+	return xq_freeze(fd, req);
+}
+
+/*
  * Starts a FREEZE of fs[0..n-1] in a child, on a descriptor of its own;
  * the result comes through *rfd.
  */
 static pid_t freeze_child(struct fsent *const *fs, unsigned int n, uint32_t flags,
 			  uint32_t timeout_ms, int *rfd)
 {
-	struct child_freeze r;
+	struct child_freeze r = { 0 };
 	struct xq_fs out[4];
 	int pipefd[2];
 	pid_t pid;
@@ -96,7 +115,7 @@ static pid_t freeze_child(struct fsent *const *fs, unsigned int n, uint32_t flag
 		int fd = xq_open();
 
 		close(pipefd[0]);
-		r.ret = fd < 0 ? fd : freeze_set(fd, fs, NULL, n, flags, timeout_ms, &r.req, out);
+		r.ret = fd < 0 ? fd : walk_or_freeze(fd, fs, n, flags, timeout_ms, &r.req, out);
 		if (write(pipefd[1], &r, sizeof(r)) != sizeof(r))
 			_exit(1);
 		/* Hold a successful freeze until killed: the parent decides. */
@@ -165,7 +184,7 @@ static void expect_recovered(struct suite *s, struct test_ctx *t, unsigned int r
 static void stuck_killed(struct suite *s, struct test_ctx *t, unsigned int refs)
 {
 	struct fsent *set[1] = { &s->stuck };
-	struct child_freeze r;
+	struct child_freeze r = { 0 };
 	uint64_t killed;
 	int rfd = -1, status;
 	pid_t pid;
@@ -298,6 +317,80 @@ static void slow_io(struct suite *s, struct test_ctx *t, unsigned int refs)
 	expect_idle(t, s->fd, XQ_END_ANY);
 }
 
+/* A userspace FIFREEZE stuck on the suspended device, holding its s_umount. */
+static pid_t fifreeze_child(const char *mnt)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd, arg = 0;
+
+		close_inherited_fds();
+		fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0 && ioctl(fd, FIFREEZE, &arg) == 0)
+			ioctl(fd, FITHAW, &arg);
+		_exit(0);
+	}
+	return pid;
+}
+
+/*
+ * Phase 4: someone else's freeze (a FIFREEZE) is stuck on the suspended
+ * device with its s_umount held. The blkfront walk over ext4 cannot pass
+ * it: FREEZE must still return at its timeout, or at once on SIGKILL,
+ * naming the type it walked. The module used to walk in the caller's
+ * context, in D state, until the device resumed.
+ */
+static void walk_blocked(struct suite *s, struct test_ctx *t, unsigned int refs)
+{
+	struct fsent *walk[1] = { s->all[0] };
+	struct child_freeze r = { 0 };
+	uint64_t start, took;
+	struct xq_freeze req;
+	struct xq_fs out[1];
+	pid_t frozen, pid;
+	int ret, rfd = -1, status;
+
+	pattern_write(s->stuck.mnt, s->nonce + 503);
+	if (!CHECK(t, dmsetup("suspend") == 0, "dmsetup suspend %s failed", STUCK_DM))
+		return;
+	frozen = fifreeze_child(s->stuck.mnt);
+	sleep_ms(300);
+	start = now_ns();
+	ret = walk_or_freeze(s->fd, walk, 1, XQ_FREEZE_BLKFRONT, STUCK_TIMEOUT_MS, &req, out);
+	took = (now_ns() - start) / NSEC_PER_MSEC;
+	tap_diag("FREEZE whose walk meets a stuck FIFREEZE returned %s after %llu ms",
+		 strerror(-ret), (unsigned long long)took);
+	CHECK(t, ret == -ETIMEDOUT && took <= STUCK_TIMEOUT_MS + 500,
+	      "FREEZE whose walk meets a stuck FIFREEZE: %s after %llu ms, expected ETIMEDOUT within %u",
+	      ret ? strerror(-ret) : "success", (unsigned long long)took, STUCK_TIMEOUT_MS + 500);
+	CHECK(t, !strncmp(req.err_fstype, "ext4", XQ_FSTYPE_LEN),
+	      "the walk's timeout names type '%.16s', expected ext4", req.err_fstype);
+	expect_usable(s, t);
+
+	pid = freeze_child(walk, 1, XQ_FREEZE_BLKFRONT, 10000, &rfd);
+	if (CHECK(t, pid > 0, "fork: %s", strerror(-pid)) &&
+	    CHECK(t, child_result(rfd, 500, &r) == -ETIMEDOUT,
+		  "FREEZE whose walk meets a stuck FIFREEZE returned at once: %s", strerror(-r.ret))) {
+		start = now_ns();
+		kill(pid, SIGKILL);
+		CHECK(t, wait_exit(pid, KILL_BOUND_MS, &status) == 0,
+		      "the FREEZE caller in the walk did not die within %u ms of SIGKILL",
+		      KILL_BOUND_MS);
+		tap_diag("SIGKILLed caller in the walk gone after %.0f ms", (now_ns() - start) / 1e6);
+	}
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	if (rfd >= 0)
+		close(rfd);
+	CHECK(t, dmsetup("resume") == 0, "dmsetup resume %s failed", STUCK_DM);
+	if (frozen > 0)
+		CHECK(t, wait_exit(frozen, 10000, &status) == 0, "the FIFREEZE child is still stuck");
+	expect_recovered(s, t, refs);
+}
+
 void test_stuck_io(struct suite *s, struct test_ctx *t)
 {
 	unsigned int refs;
@@ -308,5 +401,6 @@ void test_stuck_io(struct suite *s, struct test_ctx *t)
 		return;
 	stuck_killed(s, t, refs);
 	stuck_timeout(s, t, refs);
+	walk_blocked(s, t, refs);
 	slow_io(s, t, refs);
 }
