@@ -268,6 +268,10 @@ static int xq_set_pass(struct xq_set *set, bool freeze, u64 deadline_ns,
 	int err = 0;
 
 	for (first = 0; first < set->n && !err; first = end) {
+		if (READ_ONCE(set->cancelled)) {
+			fail->err = -ECANCELED;
+			return -ECANCELED;
+		}
 		for (end = first + 1; end < set->n; end++)
 			if (set->sbs[end].level != set->sbs[first].level)
 				break;

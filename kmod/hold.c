@@ -77,6 +77,7 @@ static struct {
 	struct pid *holder_pid;		/* FROZEN, THAWING */
 	enum xq_end ending;		/* THAWING: how the freeze ends */
 	bool reported;			/* THAWING: the first thaw attempt is over */
+	bool cancel;			/* FREEZING: a rescue thaw asked it to stop */
 	unsigned int seq;		/* bumped when a thaw attempt of the set is over */
 	struct xq_thaw_result res;	/* of the last thaw attempt */
 	u64 frozen_ns;			/* of the current or last freeze */
@@ -247,6 +248,7 @@ int xq_hold_freeze(struct xq_client *c, struct xq_freeze *arg, const struct xq_d
 		return -EBUSY;
 	}
 	xq_hold.state = XQ_STATE_FREEZING;
+	xq_hold.cancel = false;
 	xq_hold.holder = c;
 	c->ended = XQ_END_NONE;
 	mutex_unlock(&xq_hold.lock);
@@ -254,18 +256,21 @@ int xq_hold_freeze(struct xq_client *c, struct xq_freeze *arg, const struct xq_d
 	arg->timeout_ms_used = timeout_ms;
 	arg->start_ns = ktime_get_ns();
 	set = xq_set_select(devs, arg->ndevs, arg->flags & XQ_FREEZE_BLKFRONT,
-			    arg->start_ns + (u64)timeout_ms * NSEC_PER_MSEC, &fail);
+			    arg->start_ns + (u64)timeout_ms * NSEC_PER_MSEC, &xq_hold.cancel, &fail);
 	if (IS_ERR(set)) {
 		err = PTR_ERR(set);
 		mutex_lock(&xq_hold.lock);
 		xq_hold.state = XQ_STATE_IDLE;
 		xq_hold.holder = NULL;
 		xq_hold.last_end = XQ_END_FAILED;
+		wake_up_all(&xq_hold.wq);	/* a rescue thaw waits for the end of FREEZING */
 		mutex_unlock(&xq_hold.lock);
 		goto failed;
 	}
 	mutex_lock(&xq_hold.lock);
 	xq_hold.set = set;
+	if (xq_hold.cancel)
+		xq_set_cancel(set);	/* a rescue thaw came during the selection */
 	mutex_unlock(&xq_hold.lock);
 
 	/*
@@ -357,15 +362,23 @@ again:
 	mutex_lock(&xq_hold.lock);
 	mine = xq_hold.holder == c;
 	seq = xq_hold.seq;
-	if (xq_hold.state == XQ_STATE_FREEZING && any && !retried && xq_hold.set) {
-		/* Rescue during FREEZE: stop it, wait for its rollback to begin. */
+	if (xq_hold.state == XQ_STATE_FREEZING && any && !retried) {
+		/*
+		 * Rescue during FREEZE: stop it, in its selection (the walk)
+		 * or its freezing, and wait for its rollback to begin.
+		 */
+		WRITE_ONCE(xq_hold.cancel, true);
 		set = xq_hold.set;
-		kref_get(&set->ref);
+		if (set)
+			kref_get(&set->ref);
 		mutex_unlock(&xq_hold.lock);
-		xq_set_cancel(set);
+		xq_walk_wake();
+		if (set)
+			xq_set_cancel(set);
 		wait_event_killable_timeout(xq_hold.wq, READ_ONCE(xq_hold.state) != XQ_STATE_FREEZING,
 					    msecs_to_jiffies(XQ_THAW_WAIT_MS));
-		xq_set_put(set);
+		if (set)
+			xq_set_put(set);
 		retried = true;
 		goto again;
 	}

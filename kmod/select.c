@@ -240,7 +240,7 @@ static struct xq_set *xq_set_alloc(void)
 /* With @blkfront: adds what the walk finds over @types at @level. */
 static int xq_select_blkfront(struct xq_set *set, struct file_system_type **types,
 			      unsigned int ntypes, u32 level, u32 ndevs, u64 deadline_ns,
-			      struct xq_failure *fail)
+			      const bool *cancel, struct xq_failure *fail)
 {
 	struct super_block **found;
 	unsigned int i, nfound;
@@ -249,7 +249,7 @@ static int xq_select_blkfront(struct xq_set *set, struct file_system_type **type
 	found = kvmalloc_array(XQ_MAX_DEVS, sizeof(*found), GFP_KERNEL);
 	if (!found)
 		return -ENOMEM;
-	err = xq_walk_blkfront(types, ntypes, deadline_ns, found, &nfound, fail);
+	err = xq_walk_blkfront(types, ntypes, deadline_ns, cancel, found, &nfound, fail);
 	for (i = 0; i < nfound; i++) {
 		int e = xq_set_add(set, found[i], level, ndevs + i, -1, true);
 
@@ -265,12 +265,13 @@ static int xq_select_blkfront(struct xq_set *set, struct file_system_type **type
  * @ndevs: number of entries in @devs
  * @blkfront: also take every filesystem on a Xen blkfront disk
  * @deadline_ns: when the FREEZE call gives up, for the walk
+ * @cancel: set (then xq_walk_wake()) by a rescue thaw: the walk stops
  * @fail: on error, which device and why
  *
  * Filesystems found by @blkfront only share the highest level used in @devs.
  */
 struct xq_set *xq_set_select(const struct xq_dev *devs, u32 ndevs, bool blkfront,
-			     u64 deadline_ns, struct xq_failure *fail)
+			     u64 deadline_ns, const bool *cancel, struct xq_failure *fail)
 {
 	struct file_system_type **types;
 	unsigned int ntypes = 0;
@@ -291,7 +292,8 @@ struct xq_set *xq_set_select(const struct xq_dev *devs, u32 ndevs, bool blkfront
 			level = max(level, devs[i].level);
 	}
 	if (!err && blkfront)
-		err = xq_select_blkfront(set, types, ntypes, level, ndevs, deadline_ns, fail);
+		err = xq_select_blkfront(set, types, ntypes, level, ndevs, deadline_ns, cancel,
+					 fail);
 	if (!err && !set->n)
 		err = -ENOENT;
 	for (i = 0; i < ntypes; i++)

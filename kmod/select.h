@@ -13,7 +13,7 @@ bool xq_sb_is_blkfront(struct super_block *sb);
 
 /* walk.c: the superblocks on blkfront disks, of the given types */
 int xq_walk_blkfront(struct file_system_type *const *types, unsigned int ntypes,
-		     u64 deadline_ns, struct super_block **found, unsigned int *nfound,
-		     struct xq_failure *fail);
+		     u64 deadline_ns, const bool *cancel, struct super_block **found,
+		     unsigned int *nfound, struct xq_failure *fail);
 
 #endif /* _XQ_SELECT_H */

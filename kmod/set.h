@@ -75,7 +75,9 @@ struct xq_set {
 
 /* select.c: makes sets, and frees them with their references */
 struct xq_set *xq_set_select(const struct xq_dev *devs, u32 ndevs, bool blkfront,
-			     u64 deadline_ns, struct xq_failure *fail);
+			     u64 deadline_ns, const bool *cancel, struct xq_failure *fail);
+/* walk.c: a rescue thaw set *cancel of the FREEZE selecting: wake its walk */
+void xq_walk_wake(void);
 void xq_set_put(struct xq_set *set);
 
 /* freeze.c */

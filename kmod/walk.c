@@ -13,7 +13,7 @@
  * longer than its deadline; a walk the caller gave up on finishes on its
  * own and lets go of what it found. Superblocks a worker of ours still has
  * in hand are known (xq_sb_busy()): the walk is not even started over
- * their type.
+ * their type. A rescue thaw stops the wait too.
  */
 #include <linux/completion.h>
 #include <linux/jiffies.h>
@@ -24,6 +24,14 @@
 
 #include "main.h"
 #include "select.h"
+
+/* Walk done, or a rescue thaw: the FREEZE caller waits here. */
+static DECLARE_WAIT_QUEUE_HEAD(xq_walk_wq);
+
+void xq_walk_wake(void)
+{
+	wake_up_all(&xq_walk_wq);
+}
 
 struct xq_walk {
 	struct kref ref;
@@ -79,6 +87,7 @@ static void xq_walk_work(struct work_struct *work)
 		iterate_supers_type(w->types[i], xq_walk_sb, w);
 	}
 	complete(&w->done);
+	wake_up_all(&xq_walk_wq);
 	kref_put(&w->ref, xq_walk_release);
 }
 
@@ -87,16 +96,18 @@ static void xq_walk_work(struct work_struct *work)
  * @types: filesystem types; the walk takes its own references
  * @ntypes: entries in @types
  * @deadline_ns: CLOCK_MONOTONIC time by which the walk must be done
+ * @cancel: when it becomes true (with xq_walk_wake()), stop waiting
  * @found: out, at most XQ_MAX_DEVS, each with an active reference
  * @nfound: out
  * @fail: on error, which superblock or type and why
  *
  * Returns 0, -EBUSY when a worker of ours holds a superblock of one of
- * the types, -ETIMEDOUT or -EINTR when the walk did not finish in time.
+ * the types, -ETIMEDOUT or -EINTR when the walk did not finish in time,
+ * -ECANCELED after a rescue thaw.
  */
 int xq_walk_blkfront(struct file_system_type *const *types, unsigned int ntypes,
-		     u64 deadline_ns, struct super_block **found, unsigned int *nfound,
-		     struct xq_failure *fail)
+		     u64 deadline_ns, const bool *cancel, struct super_block **found,
+		     unsigned int *nfound, struct xq_failure *fail)
 {
 	u64 now = ktime_get_ns();
 	struct xq_walk *w;
@@ -125,7 +136,10 @@ int xq_walk_blkfront(struct file_system_type *const *types, unsigned int ntypes,
 	kref_get(&w->ref);
 	queue_work(xq_wq, &w->work);
 	left = deadline_ns > now ? nsecs_to_jiffies(deadline_ns - now) + 1 : 1;
-	left = wait_for_completion_killable_timeout(&w->done, left);
+	left = wait_event_killable_timeout(xq_walk_wq, completion_done(&w->done) ||
+					   READ_ONCE(*cancel), left);
+	if (left > 0 && !completion_done(&w->done))
+		left = -ECANCELED;
 	if (left > 0) {
 		err = w->err;
 		if (!err) {
@@ -134,11 +148,11 @@ int xq_walk_blkfront(struct file_system_type *const *types, unsigned int ntypes,
 			w->nfound = 0;
 		}
 	} else {
-		err = left ? -EINTR : -ETIMEDOUT;
+		err = left == -ECANCELED ? left : left ? -EINTR : -ETIMEDOUT;
 		i = READ_ONCE(w->cur);
 		if (i < w->ntypes)
 			strscpy(fail->fstype, w->types[i]->name, sizeof(fail->fstype));
-		pr_warn("the superblock walk over %s did not finish in time (%d): a superblock's s_umount is held\n",
+		pr_warn("stopped waiting for the superblock walk over %s (%d): a superblock's s_umount held?\n",
 			fail->fstype[0] ? fail->fstype : "?", err);
 	}
 	kref_put(&w->ref, xq_walk_release);

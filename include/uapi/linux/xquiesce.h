@@ -86,9 +86,10 @@
  *   failed (the module keeps retrying it), and with EBUSY while a worker of
  *   the set is still running. In the ETIMEDOUT and ECANCELED cases the
  *   snapshot taken meanwhile may not be consistent. A rescue thaw during a
- *   FREEZE stops that FREEZE (which fails with ECANCELED) and returns once
- *   it has rolled back; a rescue waits at most 1 s for a thaw already under
- *   way, then returns EBUSY or the thaw's error.
+ *   FREEZE stops that FREEZE (which fails with ECANCELED), also while it
+ *   still waits for its superblock walk, and returns once it has rolled
+ *   back; a rescue waits at most 1 s for a thaw already under way, then
+ *   returns EBUSY or the thaw's error.
  *
  * XQ_IOC_STATUS reports whether a freeze is held, what it holds (while
  *   THAWING: what is still frozen), the time left before its deadline and

@@ -334,6 +334,38 @@ static pid_t fifreeze_child(const char *mnt)
 	return pid;
 }
 
+/* A rescue THAW_ANY stops a FREEZE waiting for its walk, at once. */
+static void walk_rescued(struct suite *s, struct test_ctx *t, struct fsent *const *walk)
+{
+	struct xq_thaw any = { .size = sizeof(any), .flags = XQ_THAW_ANY };
+	struct child_freeze r = { 0 };
+	int ret, rfd = -1, status;
+	uint64_t start;
+	pid_t pid;
+
+	pid = freeze_child(walk, 1, XQ_FREEZE_BLKFRONT, 10000, &rfd);
+	if (!CHECK(t, pid > 0, "fork: %s", strerror(-pid)))
+		return;
+	if (CHECK(t, child_result(rfd, 500, &r) == -ETIMEDOUT,
+		  "FREEZE whose walk meets a stuck FIFREEZE returned at once: %s", strerror(-r.ret))) {
+		start = now_ns();
+		ret = ioctl(s->fd, XQ_IOC_THAW, &any) < 0 ? -errno : 0;
+		CHECK(t, ret == 0 && now_ns() - start < 1000 * NSEC_PER_MSEC,
+		      "THAW_ANY during the walk: %s after %.0f ms, expected success at once",
+		      ret ? strerror(-ret) : "success", (now_ns() - start) / 1e6);
+		ret = child_result(rfd, 1000, &r);
+		CHECK(t, ret == 0 && r.ret == -ECANCELED,
+		      "the FREEZE in its walk: %s, expected ECANCELED within 1 s of THAW_ANY",
+		      ret ? "still waiting" : r.ret ? strerror(-r.ret) : "success");
+		tap_diag("THAW_ANY stopped the FREEZE in its walk after %.0f ms",
+			 (now_ns() - start) / 1e6);
+	}
+	kill(pid, SIGKILL);
+	wait_exit(pid, KILL_BOUND_MS, &status);
+	close(rfd);
+	expect_idle(t, s->fd, XQ_END_ANY);
+}
+
 /*
  * Phase 4: someone else's freeze (a FIFREEZE) is stuck on the suspended
  * device with its s_umount held. The blkfront walk over ext4 cannot pass
@@ -385,6 +417,7 @@ static void walk_blocked(struct suite *s, struct test_ctx *t, unsigned int refs)
 	}
 	if (rfd >= 0)
 		close(rfd);
+	walk_rescued(s, t, walk);
 	CHECK(t, dmsetup("resume") == 0, "dmsetup resume %s failed", STUCK_DM);
 	if (frozen > 0)
 		CHECK(t, wait_exit(frozen, 10000, &status) == 0, "the FIFREEZE child is still stuck");
