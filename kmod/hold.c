@@ -8,8 +8,9 @@
  * THAW from anyone (XQ_THAW_ANY). Each of these decides under xq_hold.lock
  * and the first one to come moves the hold to THAWING; the thaw itself runs
  * in freeze.c's workers, with no lock of ours held, and xq_hold_settled()
- * moves the hold back to IDLE once every filesystem is released and no
- * worker of the set runs. THAW and the FREEZE rollback wait for the first
+ * moves the hold back to IDLE once every filesystem is released (a pre-sync
+ * or freeze worker still running, perhaps stuck in I/O for good, is left
+ * to finish on its own: the set outlives the hold). THAW and the FREEZE rollback wait for the first
  * thaw attempt killably; the watchdog and release do not wait at all. A
  * failed thaw keeps the hold in THAWING (STATUS lists what is still frozen)
  * while it is retried.
