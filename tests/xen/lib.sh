@@ -130,7 +130,7 @@ xq_build_dom0() {
 	local ktree=$1 guest_kernel=$2 guest_initrd=$3 out=$4 xen image=$xq_top/tests/xen/image p
 	local args=()
 	xen=$(xq_xen_tree)
-	for p in xl xenstored xenconsoled xen-init-dom0 libxl-save-helper; do
+	for p in xl xenstored oxenstored xenconsoled xen-init-dom0 libxl-save-helper; do
 		args+=(-b "$xen/usr/lib/xen-4.17/bin/$p:/usr/lib/xen-4.17/bin/$p")
 	done
 	for p in "${xq_xenstore_tools[@]}" xenstore-chmod; do
@@ -143,11 +143,12 @@ xq_build_dom0() {
 	done
 	args+=(-b "${XQ_HOST_BIN:-$xq_top/host/xquiesce-host}:/usr/sbin/xquiesce-host"
 		-f "$image/block:/etc/xen/scripts/block" -f "$image/xl.conf:/etc/xen/xl.conf"
+		-f "$image/oxenstored.conf:/etc/xen/oxenstored.conf"
 		-f "$guest_kernel:/guest/vmlinuz" -f "$guest_initrd:/guest/initrd.gz")
 	# crc32c_generic for xfs, as in xq_build_guest.
 	args+=(-m xen-evtchn -m xen-gntdev -m xen-gntalloc -m xen-privcmd -m xenfs -m xen-blkback
 		-m loop -m crc32c_generic -m xfs)
-	for p in xqtest-lib.sh scenarios demo smoke snapshot-copy; do
+	for p in xqtest-lib.sh scenarios limits demo smoke snapshot-copy; do
 		args+=(-f "$image/$p:/xq/$p")
 	done
 	# xo-hook: a bridge with no uplink for the guest's vif, and curl to play
@@ -159,9 +160,11 @@ xq_build_dom0() {
 
 # Boots the hypervisor with the dom0 image under QEMU (TCG) and copies the
 # serial console to stdout. SCENARIO names the script in /xq that dom0 runs.
+# XQ_QEMU_CPU: qemu64 by default; PVH and HVM guests need qemu64,+svm,+npt
+# (AMD-V with nested paging, which TCG emulates).
 xq_boot() {
 	local xen=$1 dom0_kernel=$2 dom0_initrd=$3 scenario=$4 guest=$5 extra=${6:-}
-	timeout --foreground "${XQ_BOOT_TIMEOUT:-900}" qemu-system-x86_64 -accel tcg -cpu qemu64 \
+	timeout --foreground "${XQ_BOOT_TIMEOUT:-1500}" qemu-system-x86_64 -accel tcg -cpu "${XQ_QEMU_CPU:-qemu64}" \
 		-m 3072 -smp 2 -nographic -no-reboot -nodefaults -serial stdio \
 		-kernel "$xen" \
 		-append "console=com1 com1=115200 dom0_mem=2048M,max:2048M noreboot" \

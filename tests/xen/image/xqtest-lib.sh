@@ -21,13 +21,18 @@ make_disks() {
 	losetup /dev/loop0 /images/xvda.img && losetup /dev/loop1 /images/xvdb.img
 }
 
+# The guest's type, from tests/xen/run: pv, or pvh (direct kernel boot in
+# an HVM container, no device model).
+guest_type=$(sed -n 's/.*xq\.guesttype=\([a-z]*\).*/\1/p' /proc/cmdline)
+guest_type=${guest_type:-pv}
+
 # start_guest [KERNEL ARGS]: creates the domain paused, lets the dom0 tool
 # give it what xenopsd would, writes the VDI uuids as XAPI's storage layer
 # does, and waits for the guest's test shell.
 start_guest() {
 	cat >/tmp/guest.cfg <<CFG
 name = "xqguest"
-type = "pv"
+type = "$guest_type"
 kernel = "/guest/vmlinuz"
 ramdisk = "/guest/initrd.gz"
 extra = "console=hvc0 panic=-1 quiet $*"
@@ -41,7 +46,8 @@ CFG
 	xl create -p /tmp/guest.cfg >/tmp/xl-create.log 2>&1 || { cat /tmp/xl-create.log; return 1; }
 	adopt_guest || return 1
 	xl unpause xqguest
-	wait_key "$D/data/xqtest/ready" 400
+	# A PVH guest runs on TCG's emulation of AMD-V's nested paging: slower.
+	wait_key "$D/data/xqtest/ready" "$([ "$guest_type" = pv ] && echo 400 || echo 1200)"
 }
 
 # adopt_guest: for the paused domain xqguest, fresh from xl create or xl
