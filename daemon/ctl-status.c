@@ -79,6 +79,9 @@ static int print_module(void)
 		       st.remaining_ns / 1e9);
 	else if (st.state == XQ_STATE_THAWING && st.nfs)
 		printf(": %u still frozen, the module retries their thaw", st.nfs);
+	if (st.nstuck)
+		printf("; %u workers of earlier freezes still stuck in I/O (see the kernel log)",
+		       st.nstuck);
 	printf("\n");
 	for (i = 0; i < st.nfs && i < XQ_MAX_DEVS; i++)
 		printf("  frozen:      %.*s (%.*s, %u:%u, level %u)%s\n", XQ_ID_LEN, fs[i].id,

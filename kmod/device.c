@@ -152,8 +152,8 @@ static long xq_ioctl_status(void __user *uarg)
 	err = xq_copy_in(&arg, sizeof(arg), XQ_STATUS_SIZE_V1, uarg);
 	if (err)
 		return err;
-	if (arg.flags || !xq_reserved_zero(arg.reserved, ARRAY_SIZE(arg.reserved)) ||
-	    arg.nfs_max > XQ_MAX_DEVS)
+	if (arg.flags || arg.reserved0 ||
+	    !xq_reserved_zero(arg.reserved, ARRAY_SIZE(arg.reserved)) || arg.nfs_max > XQ_MAX_DEVS)
 		return -EINVAL;
 	fs = kvcalloc(max_t(u32, arg.nfs_max, 1), sizeof(*fs), GFP_KERNEL);
 	if (!fs)

@@ -434,6 +434,7 @@ void xq_hold_status(struct xq_status *arg, struct xq_fs *fs)
 	arg->remaining_ns = 0;
 	arg->nfs = 0;
 	mutex_lock(&xq_hold.lock);
+	arg->nstuck = xq_sets_stuck(xq_hold.state == XQ_STATE_FREEZING ? xq_hold.set : NULL);
 	arg->state = xq_hold.state;
 	arg->last_end = xq_hold.last_end;
 	arg->frozen_ns = xq_hold.frozen_ns;

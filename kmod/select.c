@@ -29,7 +29,7 @@
 #include "select.h"
 
 static LIST_HEAD(xq_sets);
-static DEFINE_MUTEX(xq_sets_lock);	/* xq_sets; taken before any set->lock */
+static DEFINE_MUTEX(xq_sets_lock);	/* xq_sets; after the hold's lock, before any set->lock */
 
 /*
  * blkfront disks are major 202; partitions past its minors get major 259.
@@ -108,6 +108,24 @@ bool xq_sb_busy(const struct super_block *sb, const struct file_system_type *typ
 	}
 	mutex_unlock(&xq_sets_lock);
 	return busy;
+}
+
+/* Pre-sync and freeze workers still running, of every set but @except (the FREEZE running). */
+u32 xq_sets_stuck(const struct xq_set *except)
+{
+	struct xq_set *set;
+	u32 n = 0;
+
+	mutex_lock(&xq_sets_lock);
+	list_for_each_entry(set, &xq_sets, node) {
+		if (set == except)
+			continue;
+		mutex_lock(&set->lock);
+		n += set->workers;
+		mutex_unlock(&set->lock);
+	}
+	mutex_unlock(&xq_sets_lock);
+	return n;
 }
 
 /* Adds @sb, on which the caller holds an active reference, or drops that reference. */

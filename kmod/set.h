@@ -79,6 +79,7 @@ struct xq_set *xq_set_select(const struct xq_dev *devs, u32 ndevs, bool blkfront
 /* walk.c: a rescue thaw set *cancel of the FREEZE selecting: wake its walk */
 void xq_walk_wake(void);
 void xq_set_put(struct xq_set *set);
+u32 xq_sets_stuck(const struct xq_set *except);
 
 /* freeze.c */
 struct xq_thaw_result {

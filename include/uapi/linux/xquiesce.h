@@ -92,8 +92,11 @@
  *   returns EBUSY or the thaw's error.
  *
  * XQ_IOC_STATUS reports whether a freeze is held, what it holds (while
- *   THAWING: what is still frozen), the time left before its deadline and
- *   how the last freeze ended. Every output field is written.
+ *   THAWING: what is still frozen), the time left before its deadline, how
+ *   the last freeze ended, and how many workers of ended freezes are still
+ *   in a sync or freeze (nstuck: I/O that does not complete; the kernel log
+ *   names a filesystem whenever a FREEZE meets one). Every output field is
+ *   written.
  *
  * Every argument structure starts with its own size. The kernel accepts
  * any size from the first published version of the structure up to
@@ -238,7 +241,9 @@ struct xq_status {
 	__u64 fs;		/* out: struct xq_fs *, room for nfs_max */
 	__u32 nfs_max;		/* at most XQ_MAX_DEVS */
 	__u32 nfs;		/* out: filesystems currently frozen */
-	__u64 reserved[4];	/* must be zero */
+	__u32 nstuck;		/* out: workers of ended freezes still running */
+	__u32 reserved0;	/* must be zero */
+	__u64 reserved[3];	/* must be zero */
 };
 
 #define XQ_IOC_MAGIC		0xBE

@@ -281,6 +281,11 @@ static void malformed_others(struct suite *s, struct test_ctx *t)
 	st->nfs_max = XQ_MAX_DEVS + 1;
 	ret = ioctl(s->fd, XQ_IOC_STATUS, st) < 0 ? -errno : 0;
 	expect_errno(t, ret, EINVAL, "STATUS with nfs_max XQ_MAX_DEVS+1");
+	st->nfs_max = 0;
+	st->reserved0 = 1;
+	ret = ioctl(s->fd, XQ_IOC_STATUS, st) < 0 ? -errno : 0;
+	expect_errno(t, ret, EINVAL, "STATUS with a non-zero reserved0");
+	st->reserved0 = 0;
 
 	memset(&th, 0, sizeof(th));
 	th.size = sizeof(th);

@@ -79,12 +79,13 @@ void test_out_fields(struct suite *s, struct test_ctx *t)
 	st.holder_pid = 4242;
 	st.remaining_ns = 4242;
 	st.nfs = 42;
+	st.nstuck = 42;
 	ret = ioctl(s->fd, XQ_IOC_STATUS, &st) < 0 ? -errno : 0;
 	CHECK(t, ret == 0 && st.state == XQ_STATE_IDLE, "STATUS: %s, state %u", strerror(-ret),
 	      st.state);
-	CHECK(t, st.holder_pid == 0 && st.remaining_ns == 0 && st.nfs == 0,
-	      "idle STATUS echoes pre-filled fields: holder %d, remaining %llu, nfs %u",
-	      st.holder_pid, (unsigned long long)st.remaining_ns, st.nfs);
+	CHECK(t, st.holder_pid == 0 && st.remaining_ns == 0 && st.nfs == 0 && st.nstuck == 0,
+	      "idle STATUS echoes pre-filled fields: holder %d, remaining %llu, nfs %u, nstuck %u",
+	      st.holder_pid, (unsigned long long)st.remaining_ns, st.nfs, st.nstuck);
 
 	memset(&req, 0, sizeof(req));
 	req.size = sizeof(req);

@@ -148,6 +148,14 @@ static bool names_stuck(struct test_ctx *t, const struct xq_freeze *req, const s
 		     req->err_minor, req->err_index, f->mnt, major(f->dev), minor(f->dev), index);
 }
 
+/* How many workers of ended freezes STATUS says are still running. */
+static unsigned int stuck_workers(struct suite *s)
+{
+	struct xq_status st;
+
+	return xq_status(s->fd, &st, NULL, 0) ? ~0U : st.nstuck;
+}
+
 /* The module is idle again: STATUS, then a rescue THAW_ANY that returns at once. */
 static void expect_usable(struct suite *s, struct test_ctx *t)
 {
@@ -176,6 +184,8 @@ static void expect_recovered(struct suite *s, struct test_ctx *t, unsigned int r
 	while (xq_module_refcnt(&now) == 0 && now != refs && now_ns() < end)
 		sleep_ms(20);
 	CHECK(t, now == refs, "module references %u, expected %u: a worker is left", now, refs);
+	CHECK(t, stuck_workers(s) == 0, "STATUS: %u stuck workers after recovery, expected 0",
+	      stuck_workers(s));
 	expect_writable(t, &s->stuck, 3000);
 	expect_idle(t, s->fd, XQ_END_ANY);
 }
@@ -236,6 +246,7 @@ static void stuck_timeout(struct suite *s, struct test_ctx *t, unsigned int refs
 	      "FREEZE with a stuck filesystem: %s after %llu ms, expected ETIMEDOUT within %u",
 	      ret ? strerror(-ret) : "success", (unsigned long long)took, RETURN_BOUND_MS);
 	names_stuck(t, &req, &s->stuck, 1, "the timeout");
+	CHECK(t, stuck_workers(s) == 1, "STATUS: %u stuck workers, expected 1", stuck_workers(s));
 	expect_writable(t, s->all[1], 2000);
 	expect_usable(s, t);
 
