@@ -108,3 +108,13 @@ bool expect_idle(struct test_ctx *t, int fd, uint32_t end)
 	       CHECK(t, end == XQ_END_ANY || st.last_end == end, "STATUS: last freeze ended by %s, expected %s",
 		     xq_end_name(st.last_end), xq_end_name(end));
 }
+
+void expect_deadline_ended(struct test_ctx *t, int fd)
+{
+	int ret;
+
+	expect_idle(t, fd, XQ_END_DEADLINE);
+	ret = xq_thaw(fd, NULL);
+	CHECK(t, ret == -ETIMEDOUT, "THAW after the deadline: %s, expected ETIMEDOUT",
+	      ret ? strerror(-ret) : "success");
+}

@@ -49,6 +49,8 @@ bool expect_released(struct test_ctx *t, const struct fsent *f, struct child *c,
 /* STATUS says nothing is frozen and the last freeze ended as end. */
 #define XQ_END_ANY (~0U)
 bool expect_idle(struct test_ctx *t, int fd, uint32_t end);
+/* The deadline thawed: STATUS says so, and the holder's THAW gets ETIMEDOUT. */
+void expect_deadline_ended(struct test_ctx *t, int fd);
 
 /* Tests: each returns through its test_ctx. */
 void test_freeze_all(struct suite *s, struct test_ctx *t);

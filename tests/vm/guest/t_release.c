@@ -52,10 +52,7 @@ void test_deadline(struct suite *s, struct test_ctx *t)
 		      DEADLINE_SLACK_MS);
 	}
 	child_reap(&probe);
-	expect_idle(t, s->fd, XQ_END_DEADLINE);
-	ret = xq_thaw(s->fd, NULL);
-	CHECK(t, ret == -ETIMEDOUT, "THAW after the deadline: %s, expected ETIMEDOUT",
-	      ret ? strerror(-ret) : "success");
+	expect_deadline_ended(t, s->fd);
 }
 
 /*
