@@ -27,7 +27,9 @@
  * control/ itself: dom0 giving the guest control/ (xquiesce-host prepare,
  * xenopsd) changes its permissions, which fires this, and is when a refused
  * advertisement can succeed. Its children's events come through their own
- * watches and are dropped from this one.
+ * watches and are dropped from this one, but for control/shutdown's, which
+ * the guest kernel watches: where xenstored fires an ancestor's watch first
+ * (oxenstored) the agent learns of a suspend request before the kernel.
  */
 #define CONTROL_TOKEN "control"
 
@@ -139,7 +141,8 @@ int store_next_event(struct store *s, char **path)
 	char **ev;
 
 	while ((ev = xs_check_watch(s->xs)) && !strcmp(ev[XS_WATCH_TOKEN], CONTROL_TOKEN) &&
-	       strcmp(ev[XS_WATCH_PATH], STORE_CONTROL_PATH))
+	       strcmp(ev[XS_WATCH_PATH], STORE_CONTROL_PATH) &&
+	       strcmp(ev[XS_WATCH_PATH], STORE_SHUTDOWN_PATH))
 		free(ev);
 	if (!ev)
 		return errno ? -errno : -EAGAIN;

@@ -21,6 +21,7 @@ struct xs_handle;
 #define STORE_FEATURE_PATH	"control/feature-quiesce"
 #define STORE_ACTION_PATH	"control/snapshot/action"
 #define STORE_CONTROL_PATH	"control"
+#define STORE_SHUTDOWN_PATH	"control/shutdown"	/* through control/'s watch */
 
 struct store {
 	struct xs_handle *xs;

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/select.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 #include <microhttpd.h>
 
@@ -24,13 +25,6 @@
 
 /* TLS 1.2 or later, GnuTLS' usual choice of ciphers within them. */
 #define XO_TLS_PRIORITIES	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
-
-enum hold_end {
-	END_POST_SYNC,
-	END_DEADLINE,
-	END_RESUMED,
-	END_STOPPED,
-};
 
 /* What the current connection did, for the log: one at a time. */
 static struct {
@@ -126,6 +120,31 @@ static void close_session(struct xo_door *x, const struct proto_freeze_result *f
 
 static struct proto_freeze_result held_freeze;
 
+static uint64_t ns_of(const struct timespec *ts)
+{
+	return (uint64_t)ts->tv_sec * 1000000000ULL + ts->tv_nsec;
+}
+
+/*
+ * How long the guest has been suspended since it booted (see xo.h): the
+ * boot clock read between two monotonic reads close enough together.
+ */
+static uint64_t slept_ns(void)
+{
+	struct timespec m1, boot, m2;
+	uint64_t mono;
+
+	for (int tries = 0;; tries++) {
+		clock_gettime(CLOCK_MONOTONIC, &m1);
+		clock_gettime(CLOCK_BOOTTIME, &boot);
+		clock_gettime(CLOCK_MONOTONIC, &m2);
+		if (ns_of(&m2) - ns_of(&m1) < XO_SLEPT_MIN_NS / 4 || tries == 10)
+			break;
+	}
+	mono = ns_of(&m1) + (ns_of(&m2) - ns_of(&m1)) / 2;
+	return ns_of(&boot) - mono;
+}
+
 static void do_sync(struct xo_door *x, const char *src, struct xo_reply *reply)
 {
 	struct session *s = x->session;
@@ -163,6 +182,7 @@ static void do_sync(struct xo_door *x, const char *src, struct xo_reply *reply)
 		return;
 	}
 	x->held = true;
+	x->slept_ns = slept_ns();
 	snprintf(x->client, sizeof(x->client), "%s", src);
 	x->hold_ms = xo_hold_ms(x->hold_timeout_ms, s->freezer.result.deadline_ns,
 				session_now_ns());
@@ -173,40 +193,17 @@ static void do_sync(struct xo_door *x, const char *src, struct xo_reply *reply)
 			held_freeze.nfilesystems, held_freeze.freeze_ms, x->hold_ms);
 }
 
-static void end_hold(struct xo_door *x, enum hold_end end, struct xo_reply *reply)
+static void end_hold(struct xo_door *x, enum xo_hold_end end, struct xo_reply *reply)
 {
 	struct proto_thaw_result tr;
 	struct session_items items;
-	char why[300];
+	char why[400];
 	bool in_time;
 
 	session_thaw(x->session, &tr);
 	timer_arm(x->hold_fd, 0);
-	in_time = end == END_POST_SYNC && !tr.err;
-	switch (end) {
-	case END_POST_SYNC:
-		if (tr.err == -ETIMEDOUT)
-			snprintf(why, sizeof(why), "the module's deadline thawed before /post-sync; "
-				 "the snapshot may not be consistent");
-		else if (tr.err)
-			snprintf(why, sizeof(why), "the freeze was undone before /post-sync: %s; the "
-				 "snapshot may not be consistent", strerror(-tr.err));
-		else
-			snprintf(why, sizeof(why), "thawed on /post-sync");
-		break;
-	case END_DEADLINE:
-		snprintf(why, sizeof(why), "no /post-sync within %u ms (xo_hold_timeout): thawed at "
-			 "the deadline; the snapshot may not be consistent", x->hold_ms);
-		break;
-	case END_RESUMED:
-		snprintf(why, sizeof(why), "the guest resumed in a new domain (a restore or a "
-			 "revert) while it held Xen Orchestra's freeze: thawed at once");
-		break;
-	case END_STOPPED:
-		snprintf(why, sizeof(why), "the agent was stopped while it held Xen Orchestra's "
-			 "freeze; the snapshot may not be consistent");
-		break;
-	}
+	in_time = xo_end_in_time(end, tr.err);
+	xo_end_text(end, tr.err, x->hold_ms, why, sizeof(why));
 	session_finish_hooks(x->session, in_time, &items);
 	x->held = false;
 	if (in_time)
@@ -226,7 +223,7 @@ static void do_post_sync(struct xo_door *x, struct xo_reply *reply)
 	char why[300];
 
 	if (x->held)
-		end_hold(x, END_POST_SYNC, reply);
+		end_hold(x, XO_END_POST_SYNC, reply);
 	else if (session_busy(x->session))
 		xo_reply_refused(reply, 409, session_busy_text(x->session, why, sizeof(why)));
 	else
@@ -507,7 +504,7 @@ void xo_door_handle(struct xo_door *x, const struct pollfd *fds)
 	}
 	if (fds[0].revents && read(x->hold_fd, &ticks, sizeof(ticks)) == sizeof(ticks) &&
 	    x->held)
-		end_hold(x, END_DEADLINE, NULL);
+		end_hold(x, XO_END_DEADLINE, NULL);
 	if (x->mhd)
 		MHD_run_from_select(x->mhd, &rs, &ws, &es);
 }
@@ -515,19 +512,25 @@ void xo_door_handle(struct xo_door *x, const struct pollfd *fds)
 void xo_door_resumed(struct xo_door *x)
 {
 	if (x->held)
-		end_hold(x, END_RESUMED, NULL);
+		end_hold(x, XO_END_NEW_DOMAIN, NULL);
+}
+
+void xo_door_shutdown_written(struct xo_door *x)
+{
+	if (x->held)
+		end_hold(x, xo_shutdown_written(x->slept_ns, slept_ns()), NULL);
 }
 
 void xo_door_shutdown(struct xo_door *x)
 {
 	if (x->held)
-		end_hold(x, END_STOPPED, NULL);
+		end_hold(x, XO_END_STOPPED, NULL);
 }
 
 void xo_door_stop(struct xo_door *x)
 {
 	if (x->held)
-		end_hold(x, END_STOPPED, NULL);
+		end_hold(x, XO_END_STOPPED, NULL);
 	if (x->mhd)
 		MHD_stop_daemon(x->mhd);
 	x->mhd = NULL;

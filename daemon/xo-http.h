@@ -3,8 +3,8 @@
  * The Xen Orchestra front door: GET /sync and GET /post-sync over HTTPS
  * (GNU libmicrohttpd with GnuTLS), in the agent's own poll loop. /sync
  * freezes through the shared session and answers once every filesystem is
- * frozen; /post-sync, the hold's deadline (xo_hold_timeout), a resume into
- * a new domain or SIGTERM thaws. Off unless xo_sync_hook = yes, and then
+ * frozen; /post-sync, the hold's deadline (xo_hold_timeout), a suspend
+ * request or a resume (xo.h says how they are seen) or SIGTERM thaws. Off unless xo_sync_hook = yes, and then
  * only with a token file or an allow-list. Certificate, key and token are
  * read into memory at start: nothing here touches a disk while frozen.
  */
@@ -37,6 +37,7 @@ struct xo_door {
 	bool held;
 	char client[64];		/* who asked for it */
 	unsigned int hold_ms;		/* as armed */
+	uint64_t slept_ns;		/* CLOCK_BOOTTIME less CLOCK_MONOTONIC at the freeze */
 	char last[600];			/* how the last hold ended, for /post-sync */
 };
 
@@ -55,6 +56,8 @@ int xo_door_timeout_ms(struct xo_door *x);
 void xo_door_handle(struct xo_door *x, const struct pollfd *fds);
 /* The guest resumed in a new domain (restore, revert): thaw at once. */
 void xo_door_resumed(struct xo_door *x);
+/* control/shutdown was written (a suspend, a shutdown, or their ack): thaw at once. */
+void xo_door_shutdown_written(struct xo_door *x);
 /* SIGTERM: thaw at once. */
 void xo_door_shutdown(struct xo_door *x);
 void xo_door_stop(struct xo_door *x);

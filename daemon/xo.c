@@ -158,6 +158,57 @@ unsigned int xo_hold_ms(unsigned int hold_ms, uint64_t deadline_ns, uint64_t now
 	return left_ms < hold_ms ? (unsigned int)left_ms : hold_ms;
 }
 
+enum xo_hold_end xo_shutdown_written(uint64_t slept_at_freeze_ns, uint64_t slept_now_ns)
+{
+	return slept_now_ns > slept_at_freeze_ns &&
+	       slept_now_ns - slept_at_freeze_ns >= XO_SLEPT_MIN_NS ? XO_END_SLEPT : XO_END_SUSPEND;
+}
+
+bool xo_end_in_time(enum xo_hold_end end, int thaw_err)
+{
+	return end == XO_END_POST_SYNC && !thaw_err;
+}
+
+void xo_end_text(enum xo_hold_end end, int thaw_err, unsigned int hold_ms, char *buf,
+		 size_t len)
+{
+	switch (end) {
+	case XO_END_POST_SYNC:
+		if (thaw_err == -ETIMEDOUT)
+			snprintf(buf, len, "the module's deadline thawed before /post-sync; the "
+				 "snapshot may not be consistent");
+		else if (thaw_err)
+			snprintf(buf, len, "the freeze was undone before /post-sync: %s; the "
+				 "snapshot may not be consistent", strerror(-thaw_err));
+		else
+			snprintf(buf, len, "thawed on /post-sync");
+		return;
+	case XO_END_DEADLINE:
+		snprintf(buf, len, "no /post-sync within %u ms (xo_hold_timeout): thawed at the "
+			 "deadline; the snapshot may not be consistent", hold_ms);
+		return;
+	case XO_END_SUSPEND:
+		snprintf(buf, len, "the guest was asked to suspend or shut down (control/shutdown) "
+			 "while it held Xen Orchestra's freeze: thawed at once, a suspend cannot "
+			 "happen frozen; a checkpoint taken now is not quiesced by the freeze, its "
+			 "memory and disks are consistent with each other");
+		return;
+	case XO_END_SLEPT:
+		snprintf(buf, len, "the guest was suspended while it held Xen Orchestra's freeze "
+			 "and has resumed (a checkpoint, or a restore): thawed at once");
+		return;
+	case XO_END_NEW_DOMAIN:
+		snprintf(buf, len, "the guest resumed in a new domain (a restore or a revert) "
+			 "while it held Xen Orchestra's freeze: thawed at once");
+		return;
+	case XO_END_STOPPED:
+		snprintf(buf, len, "the agent was stopped while it held Xen Orchestra's freeze; "
+			 "the snapshot may not be consistent");
+		return;
+	}
+	snprintf(buf, len, "unknown");
+}
+
 size_t xo_json_string(char *dst, size_t len, const char *s)
 {
 	size_t o = 0;

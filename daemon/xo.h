@@ -71,6 +71,41 @@ bool xo_equal(const uint8_t *a, const uint8_t *b, size_t n);
  */
 unsigned int xo_hold_ms(unsigned int hold_ms, uint64_t deadline_ns, uint64_t now_ns);
 
+/*
+ * How a hold ends, and what the snapshot taken during it is worth.
+ *
+ * A suspend (VM.checkpoint, xl save) cannot happen frozen: the guest
+ * kernel's process freezer gives up after 20 s on writers asleep on the
+ * frozen filesystems (drivers/xen/manage.c, do_suspend). So a write to
+ * control/shutdown during a hold thaws at once. The agent learns of that
+ * write before the guest kernel acts where its watch on control/ fires
+ * first (oxenstored: ancestors' watches first), and only once the kernel's
+ * suspend is over elsewhere (C xenstored: the oldest watch first, and the
+ * kernel's xenwatch thread runs the suspend before the next event).
+ * Whether the guest slept in between tells the two apart: a completed
+ * suspend, cancelled (a checkpoint) or not (a restore), adds the time it
+ * was away to CLOCK_BOOTTIME and not to CLOCK_MONOTONIC (timekeeping's
+ * resume, the Xen wallclock as the persistent clock, PV and HVM alike).
+ */
+enum xo_hold_end {
+	XO_END_POST_SYNC,
+	XO_END_DEADLINE,
+	XO_END_SUSPEND,		/* control/shutdown written, the guest has not slept */
+	XO_END_SLEPT,		/* control/shutdown written, the guest slept: resumed */
+	XO_END_NEW_DOMAIN,	/* control/feature-quiesce gone: resumed in a new domain */
+	XO_END_STOPPED,		/* SIGTERM */
+};
+
+/* Less than this is the noise of reading two clocks, not a suspend. */
+#define XO_SLEPT_MIN_NS		1000000ULL
+/* control/shutdown written during a hold; slept: CLOCK_BOOTTIME less CLOCK_MONOTONIC. */
+enum xo_hold_end xo_shutdown_written(uint64_t slept_at_freeze_ns, uint64_t slept_now_ns);
+/* The hold ended in time: /post-sync, and the freeze was still whole (thaw_err 0). */
+bool xo_end_in_time(enum xo_hold_end end, int thaw_err);
+/* Why it ended, for the log, the record and /post-sync; hold_ms as armed. */
+void xo_end_text(enum xo_hold_end end, int thaw_err, unsigned int hold_ms, char *buf,
+		 size_t len);
+
 struct xo_reply {
 	unsigned int code;
 	char body[XO_BODY_MAX];

@@ -240,6 +240,14 @@ static void feature_lost(void *data)
 	xo_door_resumed(&d->xo);
 }
 
+/* A suspend cannot happen frozen: XO's freeze ends now (see xo.h). */
+static void shutdown_written(void *data)
+{
+	struct daemon *d = data;
+
+	xo_door_shutdown_written(&d->xo);
+}
+
 enum { FD_SIGNAL, FD_XO, FD_XS = FD_XO + XO_DOOR_NFDS, NFDS = FD_XS + XS_DOOR_NFDS };
 
 static void loop(struct daemon *d)
@@ -300,6 +308,7 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	d.xs.feature_lost = feature_lost;
+	d.xs.shutdown_written = shutdown_written;
 	d.xs.data = &d;
 	/* before the memory is locked: the TLS library, certificate and token too */
 	xo_door_start(&d.xo, &d.cfg);

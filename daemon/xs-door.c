@@ -318,7 +318,11 @@ static void dispatch(struct xs_door *x, const char *path)
 	struct proto_out out;
 
 	proto_out_init(&out);
-	if (!strcmp(path, STORE_FEATURE_PATH) || !strcmp(path, STORE_CONTROL_PATH)) {
+	if (!strcmp(path, STORE_SHUTDOWN_PATH)) {
+		/* at once, before any round trip: the kernel may be about to suspend */
+		if (x->shutdown_written)
+			x->shutdown_written(x->data);
+	} else if (!strcmp(path, STORE_FEATURE_PATH) || !strcmp(path, STORE_CONTROL_PATH)) {
 		read_and_feed(x, STORE_FEATURE_PATH, &out, proto_feature_changed);
 	} else if (!strcmp(path, STORE_ACTION_PATH)) {
 		read_and_feed(x, path, &out, proto_action_changed);

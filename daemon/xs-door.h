@@ -27,6 +27,8 @@ struct xs_door {
 	int deadline_fd, reconnect_fd;
 	/* control/feature-quiesce found gone: a resume into a new domain */
 	void (*feature_lost)(void *data);
+	/* control/shutdown written: a suspend, a shutdown, or the kernel's ack */
+	void (*shutdown_written)(void *data);
 	void *data;
 };
 

@@ -122,6 +122,56 @@ static void test_hold_length(void **state)
 	assert_int_equal(xo_hold_ms(30000, 99 * s, 100 * s), 0);
 }
 
+/* What a write to control/shutdown during a hold means, and what each end says. */
+static void test_hold_ends(void **state)
+{
+	const uint64_t ms = 1000000ULL;
+	char why[400];
+
+	(void)state;
+	/* the guest has not slept since the freeze: a suspend is asked, or was tried */
+	assert_int_equal(xo_shutdown_written(0, 0), XO_END_SUSPEND);
+	assert_int_equal(xo_shutdown_written(7 * ms, 7 * ms), XO_END_SUSPEND);
+	/* the noise of reading two clocks is not a suspend */
+	assert_int_equal(xo_shutdown_written(7 * ms, 7 * ms + XO_SLEPT_MIN_NS - 1), XO_END_SUSPEND);
+	assert_int_equal(xo_shutdown_written(7 * ms + 300, 7 * ms), XO_END_SUSPEND);
+	/* it slept: a checkpoint (cancelled suspend) or a restore resumed it */
+	assert_int_equal(xo_shutdown_written(7 * ms, 7 * ms + XO_SLEPT_MIN_NS), XO_END_SLEPT);
+	assert_int_equal(xo_shutdown_written(0, 12000 * ms), XO_END_SLEPT);
+
+	/* only /post-sync with the freeze whole is in time */
+	assert_true(xo_end_in_time(XO_END_POST_SYNC, 0));
+	assert_false(xo_end_in_time(XO_END_POST_SYNC, -ETIMEDOUT));
+	assert_false(xo_end_in_time(XO_END_DEADLINE, 0));
+	assert_false(xo_end_in_time(XO_END_SUSPEND, 0));
+	assert_false(xo_end_in_time(XO_END_SLEPT, 0));
+	assert_false(xo_end_in_time(XO_END_NEW_DOMAIN, 0));
+	assert_false(xo_end_in_time(XO_END_STOPPED, 0));
+
+	xo_end_text(XO_END_POST_SYNC, 0, 30000, why, sizeof(why));
+	assert_string_equal(why, "thawed on /post-sync");
+	xo_end_text(XO_END_POST_SYNC, -ETIMEDOUT, 30000, why, sizeof(why));
+	assert_string_equal(why, "the module's deadline thawed before /post-sync; the snapshot "
+			    "may not be consistent");
+	xo_end_text(XO_END_DEADLINE, 0, 25000, why, sizeof(why));
+	assert_string_equal(why, "no /post-sync within 25000 ms (xo_hold_timeout): thawed at the "
+			    "deadline; the snapshot may not be consistent");
+	xo_end_text(XO_END_SUSPEND, 0, 30000, why, sizeof(why));
+	assert_string_equal(why, "the guest was asked to suspend or shut down (control/shutdown) "
+			    "while it held Xen Orchestra's freeze: thawed at once, a suspend cannot "
+			    "happen frozen; a checkpoint taken now is not quiesced by the freeze, its "
+			    "memory and disks are consistent with each other");
+	xo_end_text(XO_END_SLEPT, 0, 30000, why, sizeof(why));
+	assert_string_equal(why, "the guest was suspended while it held Xen Orchestra's freeze "
+			    "and has resumed (a checkpoint, or a restore): thawed at once");
+	xo_end_text(XO_END_NEW_DOMAIN, 0, 30000, why, sizeof(why));
+	assert_string_equal(why, "the guest resumed in a new domain (a restore or a revert) while "
+			    "it held Xen Orchestra's freeze: thawed at once");
+	/* cut to fit, never past the buffer */
+	xo_end_text(XO_END_STOPPED, 0, 30000, why, 16);
+	assert_string_equal(why, "the agent was s");
+}
+
 static void test_replies(void **state)
 {
 	const char *fs[] = { "/", "/srv/a \"b\"\\c\n" };
@@ -181,6 +231,7 @@ int main(void)
 		cmocka_unit_test(test_allow_list),
 		cmocka_unit_test(test_equal),
 		cmocka_unit_test(test_hold_length),
+		cmocka_unit_test(test_hold_ends),
 		cmocka_unit_test(test_replies),
 		cmocka_unit_test(test_long_values),
 	};
