@@ -534,6 +534,7 @@ void xo_door_stop(struct xo_door *x)
 	if (x->mhd)
 		MHD_stop_daemon(x->mhd);
 	x->mhd = NULL;
+	conn.open = false;
 	if (x->hold_fd >= 0)
 		close(x->hold_fd);
 	x->hold_fd = -1;
@@ -545,4 +546,15 @@ void xo_door_stop(struct xo_door *x)
 	free(x->allow);
 	x->key_pem = x->cert_pem = NULL;
 	x->allow = NULL;
+}
+
+void xo_door_restart(struct xo_door *x, const struct xq_config *cfg)
+{
+	char last[sizeof(x->last)];
+
+	memcpy(last, x->last, sizeof(last));
+	xo_door_stop(x);
+	xo_door_init(x, x->session);
+	memcpy(x->last, last, sizeof(last));
+	xo_door_start(x, cfg);
 }

@@ -50,6 +50,12 @@ void xo_door_init(struct xo_door *x, struct session *s);
  */
 void xo_door_start(struct xo_door *x, const struct xq_config *cfg);
 bool xo_door_running(const struct xo_door *x);
+/*
+ * SIGHUP, nothing held: closes the door and opens it again with cfg's xo_*
+ * keys, the token and the certificate read anew (how the last hold ended
+ * is kept). A connection in progress is dropped.
+ */
+void xo_door_restart(struct xo_door *x, const struct xq_config *cfg);
 void xo_door_pollfds(struct xo_door *x, struct pollfd *fds);
 /* poll()'s timeout: -1 while no connection waits on a timeout. */
 int xo_door_timeout_ms(struct xo_door *x);

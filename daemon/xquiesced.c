@@ -141,6 +141,10 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * Between snapshots only: the token and certificate files are read again
+ * with the rest, and nothing may touch a disk while frozen.
+ */
 static void reload(struct daemon *d)
 {
 	struct xq_config cfg;
@@ -148,7 +152,9 @@ static void reload(struct daemon *d)
 	int r;
 
 	if (session_busy(&d->session)) {
-		WRN("SIGHUP during a snapshot: configuration not re-read");
+		WRN("SIGHUP while a snapshot holds the agent (%s): configuration not re-read "
+		    "(nothing is read from disk while frozen); send SIGHUP again once it is over",
+		    d->session.who);
 		return;
 	}
 	notify_state(DAEMON_RELOADING, "re-reading the configuration");
@@ -160,8 +166,9 @@ static void reload(struct daemon *d)
 		d->cfg = cfg;
 		log_setup(d->debug ? LOG_DEBUG : cfg.log_level);
 		d->xs.proto.dom0_timeout_ms = cfg.dom0_timeout_ms;
-		INF("configuration re-read from %s%s", d->config_path, d->cfg.xo_sync_hook ||
-		    xo_door_running(&d->xo) ? " (the xo_* keys apply at the next start)" : "");
+		INF("configuration re-read from %s", d->config_path);
+		if (d->cfg.xo_sync_hook || xo_door_running(&d->xo))
+			xo_door_restart(&d->xo, &d->cfg);
 	}
 	notify_state(DAEMON_READY, "ready");
 }
