@@ -12,13 +12,14 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "state.h"
 
 /* The watchdog's deadline is this much after ours, so that we thaw first. */
 #define WATCHDOG_MARGIN_MS	2000
 
 static const char usage[] =
 	"Usage: xquiescectl freeze [--timeout SECONDS] [--freezer auto|module|fifreeze]\n"
-	"                          [--config FILE] [--test-as-xen-disk DEV]...\n"
+	"                          [--config FILE] [--state FILE] [--test-as-xen-disk DEV]...\n"
 	"Freezes every filesystem of the Xen disks as the agent does for a snapshot\n"
 	"(without running the hooks) and holds the freeze until Enter is pressed or\n"
 	"standard input ends, SIGINT or SIGTERM arrives, or the timeout passes. Then\n"
@@ -29,12 +30,15 @@ static const char usage[] =
 	"FIFREEZE fallback nothing thaws if it is killed with SIGKILL: use\n"
 	"`xquiescectl thaw` then. While frozen, output that goes to a regular file (it\n"
 	"could be on a frozen filesystem) is held back until after the thaw.\n"
-	"Do not run it while the agent may take a snapshot.\n\n"
+	"One freeze at a time: it is refused while the agent holds one for a snapshot\n"
+	"(xenstore or Xen Orchestra), and the agent refuses snapshots while it holds.\n\n"
 	"  -t, --timeout SECONDS       thaw after this long, 1 to 600 (default 10)\n"
 	"      --freezer METHOD        auto (default: the module, else FIFREEZE), module\n"
 	"                              or fifreeze\n"
 	"  -c, --config FILE           configuration: exclusions, presync, drain (default\n"
 	"                              " XQ_CONFIG_PATH ")\n"
+	"      --state FILE            the agent's record, beside which its session lock\n"
+	"                              is (default " XQ_STATE_LAST ")\n"
 	"      --test-as-xen-disk DEV  FOR TESTS: treat block device DEV as a Xen disk\n"
 	"  -h, --help                  show this help\n";
 
@@ -69,6 +73,31 @@ static const char *hold(unsigned int timeout_s, int sigfd)
 	}
 }
 
+/* The agent's session lock, held until exit: an fd, or -1 once said why. */
+static int take_session(const char *state_path)
+{
+	char holder[STATE_HOLDER_MAX], busy[STATE_HOLDER_MAX];
+	int fd = state_lock_open(state_path), r;
+
+	if (fd < 0) {
+		fprintf(stderr, "cannot open the session lock beside %s: %s\n", state_path,
+			strerror(-fd));
+		return -1;
+	}
+	snprintf(holder, sizeof(holder), "xquiescectl freeze (pid %d)", (int)getpid());
+	r = state_lock_take(fd, holder, busy, sizeof(busy));
+	if (r == 0)
+		return fd;
+	if (r == -EBUSY)
+		fprintf(stderr, "refused: another freeze holds the filesystems: %s; try again once "
+			"it has thawed\n", busy);
+	else
+		fprintf(stderr, "cannot take the session lock beside %s: %s\n", state_path,
+			strerror(-r));
+	close(fd);
+	return -1;
+}
+
 int freeze_main(int argc, char *argv[])
 {
 	char *held = NULL;
@@ -81,12 +110,17 @@ int freeze_main(int argc, char *argv[])
 	sigset_t sigs;
 	bool done;
 	FILE *out;
-	int r, sigfd;
+	int r, sigfd, lock_fd;
 
 	r = ctl_parse(argc, argv, CTL_OPT_CONFIG | CTL_OPT_FREEZER | CTL_OPT_TEST_DISK |
-		      CTL_OPT_TIMEOUT, usage, &o, &done);
+		      CTL_OPT_TIMEOUT | CTL_OPT_STATE, usage, &o, &done);
 	if (done)
 		return r;
+	lock_fd = take_session(o.state_path);
+	if (lock_fd < 0) {
+		ctl_opts_free(&o);
+		return 1;
+	}
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
@@ -127,6 +161,7 @@ out_disc:
 out:
 	if (sigfd >= 0)
 		close(sigfd);
+	close(lock_fd);
 	ctl_opts_free(&o);
 	return r < 0;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "session.h"
@@ -22,8 +23,19 @@ uint64_t session_now_ns(void)
 
 int session_open(struct session *s, enum session_door door, const char *who)
 {
+	char holder[STATE_HOLDER_MAX];
+	int r;
+
 	if (s->door != SESSION_FREE)
 		return -EBUSY;
+	if (s->lock_fd >= 0) {
+		snprintf(holder, sizeof(holder), "xquiesced (pid %d) for %s", (int)getpid(), who);
+		r = state_lock_take(s->lock_fd, holder, s->other, sizeof(s->other));
+		if (r == -EBUSY)
+			return r;
+		if (r)
+			WRN("cannot take the session lock: %s; going on", strerror(-r));
+	}
 	s->door = door;
 	snprintf(s->who, sizeof(s->who), "%s", who);
 	s->since_ns = session_now_ns();
@@ -35,6 +47,8 @@ void session_close(struct session *s)
 {
 	hooks_free(&s->hooks);
 	discovery_free(&s->disc);
+	if (s->lock_fd >= 0)
+		state_lock_release(s->lock_fd);
 	s->door = SESSION_FREE;
 	s->who[0] = '\0';
 }
@@ -46,6 +60,10 @@ bool session_busy(const struct session *s)
 
 const char *session_busy_text(const struct session *s, char *buf, size_t len)
 {
+	if (s->door == SESSION_FREE) {
+		snprintf(buf, len, "another freeze holds the filesystems: %s", s->other);
+		return buf;
+	}
 	snprintf(buf, len, "another snapshot holds the agent: %s, for %.1f s", s->who,
 		 (session_now_ns() - s->since_ns) / 1e9);
 	return buf;

@@ -3,7 +3,8 @@
  * One snapshot session, whichever front door asked for it: the xenstore
  * protocol (xs-door.c) or Xen Orchestra's sync hook (xo-http.c). The
  * session runs the hooks, finds the filesystems, freezes, thaws and keeps
- * the outcome for `xquiescectl status`. Only one door holds it at a time:
+ * the outcome for `xquiescectl status`. Only one door holds it at a time,
+ * and no door while `xquiescectl freeze` holds its freeze (state.h's lock):
  * session_open() refuses the others with -EBUSY, and they refuse their
  * requester in their own words, never queue behind someone else's freeze.
  */
@@ -18,6 +19,7 @@
 #include "freezer.h"
 #include "hooks.h"
 #include "protocol.h"
+#include "state.h"
 
 enum session_door {
 	SESSION_FREE,
@@ -38,6 +40,7 @@ struct session {
 	enum freezer_backend backend;
 	const char *const *test_disks;
 	const char *state_path;
+	int lock_fd;			/* state_lock_open(), or < 0: this process alone */
 
 	enum session_door door;		/* who holds it */
 	char who[96];			/* "a xenstore snapshot request", ... */
@@ -46,9 +49,10 @@ struct session {
 	struct discovery disc;
 	struct freezer freezer;
 	struct proto_item names[XQ_MAX_DEVS];	/* mount points of the frozen ones */
+	char other[STATE_HOLDER_MAX];	/* another process's freeze, when refused for it */
 };
 
-/* 0, or -EBUSY when another door holds it. */
+/* 0, or -EBUSY when another door, or another process (xquiescectl freeze), holds it. */
 int session_open(struct session *s, enum session_door door, const char *who);
 /* The door is done: hooks and discovery are forgotten. */
 void session_close(struct session *s);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -65,4 +66,43 @@ int state_write_last(const char *path, const struct snapshot_summary *s)
 	if (r)
 		unlink(tmp);
 	return r;
+}
+
+int state_lock_open(const char *state_path)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 16];
+	int fd;
+
+	if (snprintf(dir, sizeof(dir), "%s", state_path) >= (int)sizeof(dir))
+		return -ENAMETOOLONG;
+	snprintf(path, sizeof(path), "%s/session.lock", dirname(dir));
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	return fd < 0 ? -errno : fd;
+}
+
+int state_lock_take(int fd, const char *holder, char *busy, size_t len)
+{
+	ssize_t n;
+
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK)
+			return -errno;
+		n = pread(fd, busy, len - 1, 0);
+		busy[n > 0 ? n : 0] = '\0';
+		busy[strcspn(busy, "\n")] = '\0';
+		if (!*busy)
+			snprintf(busy, len, "a process that has not said who it is");
+		return -EBUSY;
+	}
+	/* who holds it, for those refused: a courtesy, the lock is what counts */
+	if (ftruncate(fd, 0) == 0)
+		n = pwrite(fd, holder, strlen(holder), 0);
+	return 0;
+}
+
+void state_lock_release(int fd)
+{
+	flock(fd, LOCK_UN);
 }

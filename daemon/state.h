@@ -31,4 +31,17 @@ struct snapshot_summary {
 /* Replaces path atomically (write, fsync, rename). 0 or -errno. */
 int state_write_last(const char *path, const struct snapshot_summary *s);
 
+/*
+ * One freeze at a time across processes: the agent's doors and
+ * `xquiescectl freeze` take this lock, "session.lock" in the directory of
+ * the record (a tmpfs: nothing waits on a frozen disk), and write who they
+ * are into it. The lock dies with its holder.
+ */
+#define STATE_HOLDER_MAX	160
+/* Opens (creates) the lock beside state_path: an fd, or -errno. */
+int state_lock_open(const char *state_path);
+/* 0: taken, holder written; -EBUSY: another holds it, its words in busy; -errno. */
+int state_lock_take(int fd, const char *holder, char *busy, size_t len);
+void state_lock_release(int fd);
+
 #endif /* _XQ_STATE_H */

@@ -303,8 +303,11 @@ int main(int argc, char **argv)
 		WRN("test option: treating %s as a Xen disk", d.test_disks[i]);
 	d.session = (struct session){
 		.cfg = &d.cfg, .backend = d.backend, .test_disks = d.test_disks,
-		.state_path = d.state_path,
+		.state_path = d.state_path, .lock_fd = state_lock_open(d.state_path),
 	};
+	if (d.session.lock_fd < 0)
+		WRN("cannot open the session lock beside %s (%s): xquiescectl freeze could freeze "
+		    "while a snapshot holds the agent", d.state_path, strerror(-d.session.lock_fd));
 	xo_door_init(&d.xo, &d.session);
 	r = setup_signals(&d);
 	if (!r)
@@ -340,6 +343,8 @@ int main(int argc, char **argv)
 	xo_door_stop(&d.xo);
 	xs_door_close(&d.xs);
 	session_close(&d.session);
+	if (d.session.lock_fd >= 0)
+		close(d.session.lock_fd);
 	config_free(&d.cfg);
 	close(d.signal_fd);
 	INF("stopped");
