@@ -104,12 +104,27 @@ static int env_add(char **env, unsigned int *n, const char *fmt, ...)
 	return 0;
 }
 
-/* What the snapshot command learns from its environment (see --help). */
+static bool is_requested(char **requested, unsigned int nreq, const char *uuid)
+{
+	unsigned int i;
+
+	for (i = 0; i < nreq; i++)
+		if (!strcmp(requested[i], uuid))
+			return true;
+	return false;
+}
+
+/*
+ * What the snapshot command learns from its environment (see --help). The
+ * VDIs come in the VM's disk order (dom0's backend tree), whatever order
+ * the guest listed them in, so that the same VM's disks are always taken
+ * in the same order.
+ */
 static char **command_env(const struct run *run, char **requested, unsigned int nreq,
 			  const char *snapuuid, const char *snaptype)
 {
 	const struct vm *vm = run->vm;
-	unsigned int n = 0, i, cap = 9 + 4 * nreq;
+	unsigned int n = 0, i = 0, d, cap = 9 + 4 * nreq;
 	char **env, *list = NULL, *tmp;
 	const struct vdi *v;
 	int r = 0;
@@ -117,8 +132,10 @@ static char **command_env(const struct run *run, char **requested, unsigned int 
 	env = calloc(cap + 1, sizeof(*env));
 	if (!env)
 		return NULL;
-	for (i = 0; i < nreq && !r; i++) {
-		v = disks_find(&run->disks, requested[i]);
+	for (d = 0; d < run->disks.n && !r; d++) {
+		v = &run->disks.vdi[d];
+		if (!is_requested(requested, nreq, v->uuid))
+			continue;
 		tmp = list;
 		if (asprintf(&list, "%s%s%s", tmp ? tmp : "", tmp ? " " : "", v->uuid) < 0)
 			list = NULL, r = -ENOMEM;
@@ -127,6 +144,7 @@ static char **command_env(const struct run *run, char **requested, unsigned int 
 		r = r ?: env_add(env, &n, "XQ_VDI_%u_PARAMS=%s", i, v->params ? v->params : "");
 		r = r ?: env_add(env, &n, "XQ_VDI_%u_DEV=%s", i, v->dev ? v->dev : "");
 		r = r ?: env_add(env, &n, "XQ_VDI_%u_BACKEND=%s", i, v->backend);
+		i++;
 	}
 	r = r ?: env_add(env, &n, "XQ_VDIS=%s", list ? list : "");
 	r = r ?: env_add(env, &n, "XQ_VDI_COUNT=%u", nreq);
