@@ -127,6 +127,7 @@ static void request_clear(struct proto *p)
 	p->error_text[0] = '\0';
 	p->frozen = false;
 	p->have_freeze = false;
+	p->withdrawn = false;
 	p->window_ms = 0;
 	p->drain_ms = 0;
 	p->freeze_ms = 0;
@@ -592,12 +593,68 @@ void proto_shutdown(struct proto *p, struct proto_out *out)
 	unwind(p, out);
 }
 
+/* The keys of a result XAPI reads: without one, its result is wrong or never comes. */
+static bool xapi_result_key(const char *path)
+{
+	static const char *const keys[] = { "status", "snapuuid", "error", "error/code" };
+
+	if (strncmp(path, SNAP, strlen(SNAP)))
+		return false;
+	path += strlen(SNAP);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(path, keys[i]))
+			return true;
+	return !strncmp(path, "snapid/", strlen("snapid/"));
+}
+
+/*
+ * The report could not be written whole. dom0 would wait for a status
+ * that never comes, until its own timeout (XAPI's is 600 s), or read a
+ * result with a key missing. Removing control/snapshot, in place of the
+ * status still to be written, tells it at once, needs no room in the
+ * quota, and frees what the request took of it.
+ */
+static void withdraw(struct proto *p, const char *path, int err, struct proto_out *out)
+{
+	struct xs_op *status = NULL;
+
+	if (p->withdrawn || !xapi_result_key(path))
+		return;
+	p->withdrawn = true;
+	/* a success nobody will see is a failure, for xquiescectl status too */
+	set_error(p, PROTO_ERR_CREATING, -err, "xenstore refused to write %s: %s", path,
+		  strerror(-err));
+	p->last_ok = false;
+	snprintf(p->last_text, sizeof(p->last_text),
+		 "snapshot-error %s: %.300s; request withdrawn (control/snapshot removed):"
+		 " xenstore refused to write %s (%s), the domain may be at its xenstore quota",
+		 p->error, p->error_text, path, strerror(-err));
+	for (size_t i = 0; i < out->nops; i++)
+		if (out->ops[i].kind == XS_OP_WRITE && !strcmp(out->ops[i].path, SNAP "status"))
+			status = &out->ops[i];
+	if (status && strcmp(path, SNAP "status")) {
+		char *request = strdup("control/snapshot");
+
+		if (!request) {
+			out->err = -ENOMEM;
+			return;
+		}
+		free(status->path);
+		free(status->value);
+		*status = (struct xs_op){ .kind = XS_OP_RM, .path = request };
+	} else {
+		op_rm(out, "control/snapshot");
+	}
+}
+
 void proto_write_failed(struct proto *p, const char *path, int err, struct proto_out *out)
 {
 	bool started = p->state != PROTO_READING && p->state != PROTO_FREEZE_HOOKS;
 
-	if (p->state == PROTO_IDLE)
+	if (p->state == PROTO_IDLE) {
+		withdraw(p, path, err, out);
 		return;
+	}
 	set_error(p, started ? PROTO_ERR_CREATING : PROTO_ERR_INIT, -err,
 		  "cannot write %s: %s", path, strerror(-err));
 	unwind(p, out);

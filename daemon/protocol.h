@@ -170,6 +170,7 @@ struct proto {
 	 * rest of its data stays too, until the next request starts. */
 	bool last_ok;
 	char last_text[600];
+	bool withdrawn;		/* its result was refused: control/snapshot removed */
 };
 
 void proto_init(struct proto *p, unsigned int dom0_timeout_ms);
@@ -198,7 +199,12 @@ void proto_deadline(struct proto *p, struct proto_out *out);
 void proto_thawed(struct proto *p, const struct proto_thaw_result *r, struct proto_out *out);
 void proto_finish_hooks_done(struct proto *p, bool ok, const struct proto_item *hooks,
 			     size_t nhooks, struct proto_out *out);
-/* Applying an op of out failed (err < 0): report the request failed. */
+/*
+ * Applying an op of out failed (err < 0). During a request: report it
+ * failed. Once it is reported (xenstore refused a key XAPI reads, or
+ * status, as at the domain's entry quota): withdraw it, removing
+ * control/snapshot, so that dom0 stops waiting for a result.
+ */
 void proto_write_failed(struct proto *p, const char *path, int err, struct proto_out *out);
 /*
  * Instead of READ_GUEST: the request cannot be served (another front door

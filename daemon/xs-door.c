@@ -228,7 +228,8 @@ static void request_ended(struct xs_door *x)
  * Writes out's ops in order. A refusal during a request ends the request:
  * out is replaced by what the engine does about it, and true returned.
  * Once the request is reported the rest is written anyway, so that status
- * gets there. Without a connection the ops are dropped.
+ * gets there, and the engine may add what to do about a refused key.
+ * Without a connection the ops are dropped.
  */
 static bool apply(struct xs_door *x, struct proto_out *out)
 {
@@ -245,12 +246,13 @@ static bool apply(struct xs_door *x, struct proto_out *out)
 		}
 		ERR("cannot %s %s: %s", op->kind == XS_OP_WRITE ? "write" : "remove", op->path,
 		    strerror(-r));
+		snprintf(path, sizeof(path), "%s", op->path);
 		if (proto_busy(&x->proto)) {
-			snprintf(path, sizeof(path), "%s", op->path);
 			proto_out_reset(out);
 			proto_write_failed(&x->proto, path, r, out);
 			return true;
 		}
+		proto_write_failed(&x->proto, path, r, out);
 	}
 	return false;
 }

@@ -854,6 +854,99 @@ static void test_write_failure(void **state)
 	thaw(t, 0, PROTO_STEP_FAIL_HOOKS);
 }
 
+/*
+ * At the domain's entry quota xenstore refuses new keys: after the report,
+ * a refused status or key XAPI reads withdraws the request (control/
+ * snapshot removed, once), since dom0 would otherwise wait for its timeout.
+ */
+static void test_result_refused_at_quota(void **state)
+{
+	struct t *t = *state;
+	bool ok;
+
+	/* nothing frozen yet: provider-initialized refused, then the whole report */
+	read_guest(t, &guest);
+	reset(t);
+	proto_write_failed(&t->p, VSS "/status", -ENOSPC, &t->out);
+	assert_int_equal(t->out.step, PROTO_STEP_FAIL_HOOKS);
+	finish(t, NULL, 0);
+	assert_false(proto_busy(&t->p));
+	/* error refused: no status without it, the request goes in its place */
+	proto_write_failed(&t->p, SNAP "error", -ENOSPC, &t->out);
+	proto_write_failed(&t->p, SNAP "error/code", -ENOSPC, &t->out);
+	OPS(&t->out, "write " SNAP "error=XEN_VSS_REQ_ERROR_INIT_FAILED",
+	    "write " SNAP "error/code=28",
+	    "write " SNAP "error/message=cannot write " VSS "/status: No space left on device",
+	    CLEANUP_OPS, "rm control/snapshot");
+	assert_string_equal(proto_last_result(&t->p, &ok),
+			    "snapshot-error " PROTO_ERR_INIT ": cannot write " VSS "/status: No space"
+			    " left on device; request withdrawn (control/snapshot removed): xenstore"
+			    " refused to write " SNAP "error (No space left on device), the domain may"
+			    " be at its xenstore quota");
+	assert_false(ok);
+
+	/* frozen when refused (oxenstored's EQUOTA reads as EINVAL): thaw first */
+	to_waiting(t);
+	reset(t);
+	proto_write_failed(&t->p, VSS "/dom0-timeout-ms", -EINVAL, &t->out);
+	assert_int_equal(t->out.step, PROTO_STEP_THAW);
+	assert_int_equal(t->out.timer, PROTO_TIMER_DISARM);
+	thaw(t, 0, PROTO_STEP_FAIL_HOOKS);
+	finish(t, NULL, 0);
+	/* status itself refused: the request goes after it, once */
+	proto_write_failed(&t->p, SNAP "status", -EINVAL, &t->out);
+	proto_write_failed(&t->p, SNAP "status", -EINVAL, &t->out);
+	OPS(&t->out, FROZEN_ERROR_OPS("22", "cannot write " VSS "/dom0-timeout-ms: Invalid argument"),
+	    "rm control/snapshot");
+
+	/* a refused key of the agent's own is not worth withdrawing a result */
+	to_waiting(t);
+	answer(t, "snapshots-created", SNAPVM);
+	thaw(t, 0, PROTO_STEP_THAW_HOOKS);
+	finish(t, NULL, 0);
+	proto_write_failed(&t->p, SNAP "consistency", -ENOSPC, &t->out);
+	proto_write_failed(&t->p, SNAP "filesystems/1", -ENOSPC, &t->out);
+	assert_string_equal(t->out.ops[t->out.nops - 1].path, SNAP "status");
+	proto_last_result(&t->p, &ok);
+	assert_true(ok);
+	check_summary(t, true, NULL, "kernel-freeze", SNAPVM);
+
+	/* but a success without its snapid is no success */
+	to_waiting(t);
+	answer(t, "snapshots-created", SNAPVM);
+	thaw(t, 0, PROTO_STEP_THAW_HOOKS);
+	finish(t, NULL, 0);
+	proto_write_failed(&t->p, SNAP "snapid/0", -ENOSPC, &t->out);
+	OPS(&t->out, "write " SNAP "snapid/0=xquiesce:1;vm=" VM ";snapshot=" SNAPVM
+	    ";consistency=kernel-freeze;vdis=" VDI_A "," VDI_B,
+	    "write " SNAP "snapuuid=" SNAPVM, ERROR_TAIL,
+	    "write " SNAP "hooks/10-postgresql=freeze ok", "write " SNAP "hooks/20-my_sql=freeze ok",
+	    CLEANUP_OPS, "rm control/snapshot");
+	check_summary(t, false, "xenstore refused to write " SNAP "snapid/0: No space left on device",
+		      "kernel-freeze", NULL);
+
+	/* and the next request is served as usual */
+	to_waiting(t);
+	answer(t, "snapshots-created", SNAPVM);
+	thaw(t, 0, PROTO_STEP_THAW_HOOKS);
+	finish(t, NULL, 0);
+	assert_string_equal(t->out.ops[t->out.nops - 1].path, SNAP "status");
+	assert_string_equal(t->out.ops[t->out.nops - 1].value, "snapshot-created");
+	check_summary(t, true, NULL, "kernel-freeze", SNAPVM);
+}
+
+/* A refusal outside a request (the advertisement, control/ withheld) withdraws nothing. */
+static void test_advertisement_refused_outside_request(void **state)
+{
+	struct t *t = *state;
+
+	proto_start(&t->p, &t->out);
+	reset(t);
+	proto_write_failed(&t->p, "control/feature-quiesce", -EACCES, &t->out);
+	NO_OPS(&t->out);
+	assert_int_equal(t->out.step, PROTO_STEP_NONE);
+}
+
 /* Another front door holds the freeze: snapshot-error at once, no mailbox. */
 static void test_refused_while_another_door_holds(void **state)
 {
@@ -897,6 +990,8 @@ int main(void)
 		T(test_vbd_without_vdi),
 		T(test_oversized_values),
 		T(test_oversized_snapuuid),
+		T(test_result_refused_at_quota),
+		T(test_advertisement_refused_outside_request),
 		T(test_vm_identity),
 		T(test_no_disk),
 		T(test_same_vdi_twice_listed_once),

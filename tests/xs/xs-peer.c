@@ -80,6 +80,9 @@ static char domain_path[64];
 static char **journal;
 static size_t njournal;
 static struct pending_wait waiting;
+/* The guest's entry quota, as the C xenstored counts it: the nodes it owns,
+ * dom0's below its own included; -1: none. */
+static long quota = -1;
 
 static void usage(FILE *to, const char *prog)
 {
@@ -100,6 +103,8 @@ static void usage(FILE *to, const char *prog)
 		"  clearlog                   -> ok\n"
 		"  conns                      -> N (guest connections open)\n"
 		"  guest write|writeesc|rm PATH ... -> ok | eacces  (as the guest domain)\n"
+		"  quota ROOM|off             -> ok        (the guest may own ROOM more nodes;\n"
+		"                                          its writes beyond get ENOSPC)\n"
 		"  quit\n"
 		"--dom0-socket PATH: a second socket whose clients are dom0.\n", prog);
 }
@@ -308,12 +313,35 @@ static struct node *create(const char *path, unsigned int dom)
 	return n;
 }
 
+static long owned_by_guest(void)
+{
+	long k = 0;
+
+	for (size_t i = 0; i < nnodes; i++)
+		k += nodes[i].perms[0].dom == domid;
+	return k;
+}
+
+/* Nodes a write of path creates: itself and its missing ancestors. */
+static long new_nodes(const char *path)
+{
+	const struct node *up = nearest(path);
+	long k = 0;
+
+	for (const char *c = up && strcmp(up->path, "/") ? path + strlen(up->path) : path; *c; c++)
+		k += *c == '/';
+	return k;
+}
+
 static int do_write(const char *path, const char *value, size_t len, unsigned int dom)
 {
 	struct node *n = find(path);
 
 	if (!may(dom, n ? n : nearest(path), 'w'))
 		return -EACCES;
+	/* dom0 is not held to the guest's quota, even below the guest's nodes */
+	if (!n && dom != DOM0 && quota >= 0 && owned_by_guest() + new_nodes(path) > quota)
+		return -ENOSPC;
 	if (!n)
 		n = create(path, dom);
 	free(n->value);
@@ -403,6 +431,7 @@ static const char *errname(int err)
 	case EACCES: return "EACCES";
 	case ENOENT: return "ENOENT";
 	case E2BIG: return "E2BIG";
+	case ENOSPC: return "ENOSPC";
 	case ENOSYS: return "ENOSYS";
 	case EEXIST: return "EEXIST";
 	default: return "EINVAL";
@@ -670,7 +699,7 @@ static size_t unescape(char *s)
 
 static const char *result_name(int r)
 {
-	return !r ? "ok" : r == -EACCES ? "eacces" : "enoent";
+	return !r ? "ok" : r == -EACCES ? "eacces" : r == -ENOSPC ? "enospc" : "enoent";
 }
 
 /* One line of the test's script; false on quit. */
@@ -708,6 +737,9 @@ static bool command(char *line)
 			k += conns[c].fd >= 0 && conns[c].dom != DOM0;
 		printf("%d\n", k);
 		fflush(stdout);
+	} else if (!strcmp(cmd, "quota") && path) {
+		quota = strcmp(path, "off") ? owned_by_guest() + strtol(path, NULL, 10) : -1;
+		reply("ok");
 	} else if (!abs) {
 		reply("error expected a valid path");
 	} else if (!strcmp(cmd, "write") || !strcmp(cmd, "writeesc")) {
