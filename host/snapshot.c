@@ -609,7 +609,7 @@ static enum xq_exit wait_and_serve(struct run *run)
 	const struct snapshot_opts *opts = run->opts;
 	struct snapshot_report *report = run->report;
 	const char *dom = run->vm->dom_path;
-	char status_path[96], action_path[96];
+	char status_path[96], action_path[96], request_path[96];
 	long long deadline, now;
 	bool acked = false;
 	char *status;
@@ -618,6 +618,7 @@ static enum xq_exit wait_and_serve(struct run *run)
 
 	snprintf(status_path, sizeof(status_path), "%s/status", run->vss);
 	snprintf(action_path, sizeof(action_path), "%s/control/snapshot/action", dom);
+	snprintf(request_path, sizeof(request_path), "%s/control/snapshot", dom);
 	for (;;) {
 		/* Interrupted: the guest is told the snapshot failed, and thaws. */
 		if (interrupted) {
@@ -651,6 +652,17 @@ static enum xq_exit wait_and_serve(struct run *run)
 				free(status);
 				return outcome;
 			}
+			/*
+			 * Our request written and gone without a status: the
+			 * agent withdrew it, as it does when xenstore refuses its
+			 * result (the domain at its entry quota). XAPI would wait
+			 * out its timeout; there is nothing to wait for.
+			 */
+			if (node_gone(run->xs, request_path))
+				return fail(report, XQ_EXIT_FAILED, "the guest withdrew the request:"
+					    " %s was removed with no status in it (xenstore may have"
+					    " refused the guest's result, as at the domain's entry"
+					    " quota; its agent's log says why)", request_path);
 		}
 		now = now_ms();
 		deadline = acked ? run->start + report->ack_ms + opts->timeout_ms :
