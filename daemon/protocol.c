@@ -89,6 +89,7 @@ nomem:
 
 #define op_write(out, value, ...)	op_add(out, XS_OP_WRITE, value, __VA_ARGS__)
 #define op_rm(out, ...)			op_add(out, XS_OP_RM, NULL, __VA_ARGS__)
+#define op_mkdir(out, ...)		op_add(out, XS_OP_MKDIR, NULL, __VA_ARGS__)
 
 bool proto_is_uuid(const char *s)
 {
@@ -150,8 +151,9 @@ void proto_start(struct proto *p, struct proto_out *out)
 	(void)p;
 	op_write(out, "1", FEATURE_KEY);
 	/* XAPI refreshes guest metrics, where it looks for the feature,
-	 * only when data/updated exists. */
-	op_write(out, "1", UPDATED_KEY);
+	 * only when data/updated exists. xe-guest-utilities writes the time
+	 * of its last update there: created if absent, never overwritten. */
+	op_mkdir(out, UPDATED_KEY);
 }
 
 void proto_feature_changed(struct proto *p, const char *value, struct proto_out *out)

@@ -48,6 +48,7 @@
 enum xs_op_kind {
 	XS_OP_WRITE,
 	XS_OP_RM,
+	XS_OP_MKDIR,	/* create empty; a node already there keeps its value */
 };
 
 struct xs_op {

@@ -165,10 +165,16 @@ int store_apply(struct store *s, const struct proto_out *out, size_t *next)
 		const struct xs_op *op = &out->ops[*next];
 		bool ok;
 
-		if (op->kind == XS_OP_WRITE)
+		switch (op->kind) {
+		case XS_OP_WRITE:
 			ok = xs_write(s->xs, XBT_NULL, op->path, op->value, strlen(op->value));
-		else
+			break;
+		case XS_OP_MKDIR:
+			ok = xs_mkdir(s->xs, XBT_NULL, op->path);
+			break;
+		default:
 			ok = xs_rm(s->xs, XBT_NULL, op->path) || errno == ENOENT;
+		}
 		if (!ok)
 			return -errno;
 	}

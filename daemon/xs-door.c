@@ -224,6 +224,10 @@ static void request_ended(struct xs_door *x)
 	x->holding = false;
 }
 
+static const char *const op_verbs[] = {
+	[XS_OP_WRITE] = "write", [XS_OP_RM] = "remove", [XS_OP_MKDIR] = "create",
+};
+
 /*
  * Writes out's ops in order. A refusal during a request ends the request:
  * out is replaced by what the engine does about it, and true returned.
@@ -244,7 +248,7 @@ static bool apply(struct xs_door *x, struct proto_out *out)
 			disconnect(x, r);
 			return false;
 		}
-		ERR("cannot %s %s: %s", op->kind == XS_OP_WRITE ? "write" : "remove", op->path,
+		ERR("cannot %s %s: %s", op_verbs[op->kind], op->path,
 		    strerror(-r));
 		snprintf(path, sizeof(path), "%s", op->path);
 		if (proto_busy(&x->proto)) {

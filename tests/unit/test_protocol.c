@@ -63,7 +63,8 @@ static void check_ops(struct proto_out *out, const char *const *want)
 			assert_true(asprintf(&got, "write %s=%s", out->ops[n].path,
 					     out->ops[n].value) > 0);
 		else
-			assert_true(asprintf(&got, "rm %s", out->ops[n].path) > 0);
+			assert_true(asprintf(&got, "%s %s", out->ops[n].kind == XS_OP_RM ?
+					     "rm" : "mkdir", out->ops[n].path) > 0);
 		if (strcmp(got, want[n])) {
 			print_error("op %zu: got  %s\n       want %s\n", n, got, want[n]);
 			free(got);
@@ -225,7 +226,7 @@ static void test_start_advertises(void **state)
 	struct t *t = *state;
 
 	proto_start(&t->p, &t->out);
-	OPS(&t->out, "write control/feature-quiesce=1", "write data/updated=1");
+	OPS(&t->out, "write control/feature-quiesce=1", "mkdir data/updated");
 	assert_false(proto_busy(&t->p));
 }
 
@@ -237,10 +238,10 @@ static void test_feature_readvertised_when_gone(void **state)
 	NO_OPS(&t->out);
 	/* after a resume into a new domain the key is gone */
 	proto_feature_changed(&t->p, NULL, &t->out);
-	OPS(&t->out, "write control/feature-quiesce=1", "write data/updated=1");
+	OPS(&t->out, "write control/feature-quiesce=1", "mkdir data/updated");
 	reset(t);
 	proto_feature_changed(&t->p, "0", &t->out);
-	OPS(&t->out, "write control/feature-quiesce=1", "write data/updated=1");
+	OPS(&t->out, "write control/feature-quiesce=1", "mkdir data/updated");
 }
 
 static void test_happy_path(void **state)
