@@ -125,6 +125,26 @@ static void test_hold_length(void **state)
 /* What a write to control/shutdown during a hold means, and what each end says. */
 static void test_hold_ends(void **state)
 {
+	static const struct {
+		enum xo_hold_end end;
+		int err;
+		unsigned int hold_ms;
+		const char *want;
+	} texts[] = {
+		{ XO_END_POST_SYNC, 0, 30000, "thawed on /post-sync" },
+		{ XO_END_POST_SYNC, -ETIMEDOUT, 30000, "the module's deadline thawed before "
+		  "/post-sync; the snapshot may not be consistent" },
+		{ XO_END_DEADLINE, 0, 25000, "no /post-sync within 25000 ms (xo_hold_timeout): "
+		  "thawed at the deadline; the snapshot may not be consistent" },
+		{ XO_END_SUSPEND, 0, 30000, "the guest was asked to suspend or shut down "
+		  "(control/shutdown) while it held Xen Orchestra's freeze: thawed at once, a "
+		  "suspend cannot happen frozen; a checkpoint taken now is not quiesced by the "
+		  "freeze, its memory and disks are consistent with each other" },
+		{ XO_END_SLEPT, 0, 30000, "the guest was suspended while it held Xen Orchestra's "
+		  "freeze and has resumed (a checkpoint, or a restore): thawed at once" },
+		{ XO_END_NEW_DOMAIN, 0, 30000, "the guest resumed in a new domain (a restore or a "
+		  "revert) while it held Xen Orchestra's freeze: thawed at once" },
+	};
 	const uint64_t ms = 1000000ULL;
 	char why[400];
 
@@ -148,25 +168,10 @@ static void test_hold_ends(void **state)
 	assert_false(xo_end_in_time(XO_END_NEW_DOMAIN, 0));
 	assert_false(xo_end_in_time(XO_END_STOPPED, 0));
 
-	xo_end_text(XO_END_POST_SYNC, 0, 30000, why, sizeof(why));
-	assert_string_equal(why, "thawed on /post-sync");
-	xo_end_text(XO_END_POST_SYNC, -ETIMEDOUT, 30000, why, sizeof(why));
-	assert_string_equal(why, "the module's deadline thawed before /post-sync; the snapshot "
-			    "may not be consistent");
-	xo_end_text(XO_END_DEADLINE, 0, 25000, why, sizeof(why));
-	assert_string_equal(why, "no /post-sync within 25000 ms (xo_hold_timeout): thawed at the "
-			    "deadline; the snapshot may not be consistent");
-	xo_end_text(XO_END_SUSPEND, 0, 30000, why, sizeof(why));
-	assert_string_equal(why, "the guest was asked to suspend or shut down (control/shutdown) "
-			    "while it held Xen Orchestra's freeze: thawed at once, a suspend cannot "
-			    "happen frozen; a checkpoint taken now is not quiesced by the freeze, its "
-			    "memory and disks are consistent with each other");
-	xo_end_text(XO_END_SLEPT, 0, 30000, why, sizeof(why));
-	assert_string_equal(why, "the guest was suspended while it held Xen Orchestra's freeze "
-			    "and has resumed (a checkpoint, or a restore): thawed at once");
-	xo_end_text(XO_END_NEW_DOMAIN, 0, 30000, why, sizeof(why));
-	assert_string_equal(why, "the guest resumed in a new domain (a restore or a revert) while "
-			    "it held Xen Orchestra's freeze: thawed at once");
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		xo_end_text(texts[i].end, texts[i].err, texts[i].hold_ms, why, sizeof(why));
+		assert_string_equal(why, texts[i].want);
+	}
 	/* cut to fit, never past the buffer */
 	xo_end_text(XO_END_STOPPED, 0, 30000, why, 16);
 	assert_string_equal(why, "the agent was s");
