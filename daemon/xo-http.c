@@ -127,9 +127,10 @@ static uint64_t ns_of(const struct timespec *ts)
 
 /*
  * How long the guest has been suspended since it booted (see xo.h): the
- * boot clock read between two monotonic reads close enough together.
+ * boot clock read between two monotonic reads close enough together. A
+ * guest that never slept reads a few ns either side of 0.
  */
-static uint64_t slept_ns(void)
+static int64_t slept_ns(void)
 {
 	struct timespec m1, boot, m2;
 	uint64_t mono;
@@ -142,7 +143,7 @@ static uint64_t slept_ns(void)
 			break;
 	}
 	mono = ns_of(&m1) + (ns_of(&m2) - ns_of(&m1)) / 2;
-	return ns_of(&boot) - mono;
+	return (int64_t)(ns_of(&boot) - mono);
 }
 
 static void do_sync(struct xo_door *x, const char *src, struct xo_reply *reply)
@@ -517,8 +518,14 @@ void xo_door_resumed(struct xo_door *x)
 
 void xo_door_shutdown_written(struct xo_door *x)
 {
-	if (x->held)
-		end_hold(x, xo_shutdown_written(x->slept_ns, slept_ns()), NULL);
+	int64_t now;
+
+	if (!x->held)
+		return;
+	now = slept_ns();
+	INF("control/shutdown written while Xen Orchestra's freeze is held; the guest slept "
+	    "%lld ms since the freeze", (long long)((now - x->slept_ns) / 1000000));
+	end_hold(x, xo_shutdown_written(x->slept_ns, now), NULL);
 }
 
 void xo_door_shutdown(struct xo_door *x)

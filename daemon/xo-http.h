@@ -37,7 +37,7 @@ struct xo_door {
 	bool held;
 	char client[64];		/* who asked for it */
 	unsigned int hold_ms;		/* as armed */
-	uint64_t slept_ns;		/* CLOCK_BOOTTIME less CLOCK_MONOTONIC at the freeze */
+	int64_t slept_ns;		/* CLOCK_BOOTTIME less CLOCK_MONOTONIC at the freeze */
 	char last[600];			/* how the last hold ended, for /post-sync */
 };
 

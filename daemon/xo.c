@@ -158,10 +158,9 @@ unsigned int xo_hold_ms(unsigned int hold_ms, uint64_t deadline_ns, uint64_t now
 	return left_ms < hold_ms ? (unsigned int)left_ms : hold_ms;
 }
 
-enum xo_hold_end xo_shutdown_written(uint64_t slept_at_freeze_ns, uint64_t slept_now_ns)
+enum xo_hold_end xo_shutdown_written(int64_t slept_at_freeze_ns, int64_t slept_now_ns)
 {
-	return slept_now_ns > slept_at_freeze_ns &&
-	       slept_now_ns - slept_at_freeze_ns >= XO_SLEPT_MIN_NS ? XO_END_SLEPT : XO_END_SUSPEND;
+	return slept_now_ns - slept_at_freeze_ns >= XO_SLEPT_MIN_NS ? XO_END_SLEPT : XO_END_SUSPEND;
 }
 
 bool xo_end_in_time(enum xo_hold_end end, int thaw_err)

@@ -97,9 +97,9 @@ enum xo_hold_end {
 };
 
 /* Less than this is the noise of reading two clocks, not a suspend. */
-#define XO_SLEPT_MIN_NS		1000000ULL
+#define XO_SLEPT_MIN_NS		1000000LL
 /* control/shutdown written during a hold; slept: CLOCK_BOOTTIME less CLOCK_MONOTONIC. */
-enum xo_hold_end xo_shutdown_written(uint64_t slept_at_freeze_ns, uint64_t slept_now_ns);
+enum xo_hold_end xo_shutdown_written(int64_t slept_at_freeze_ns, int64_t slept_now_ns);
 /* The hold ended in time: /post-sync, and the freeze was still whole (thaw_err 0). */
 bool xo_end_in_time(enum xo_hold_end end, int thaw_err);
 /* Why it ended, for the log, the record and /post-sync; hold_ms as armed. */

@@ -145,7 +145,7 @@ static void test_hold_ends(void **state)
 		{ XO_END_NEW_DOMAIN, 0, 30000, "the guest resumed in a new domain (a restore or a "
 		  "revert) while it held Xen Orchestra's freeze: thawed at once" },
 	};
-	const uint64_t ms = 1000000ULL;
+	const int64_t ms = 1000000LL;
 	char why[400];
 
 	(void)state;
@@ -155,6 +155,9 @@ static void test_hold_ends(void **state)
 	/* the noise of reading two clocks is not a suspend */
 	assert_int_equal(xo_shutdown_written(7 * ms, 7 * ms + XO_SLEPT_MIN_NS - 1), XO_END_SUSPEND);
 	assert_int_equal(xo_shutdown_written(7 * ms + 300, 7 * ms), XO_END_SUSPEND);
+	/* a guest that never slept reads a few ns either side of 0 */
+	assert_int_equal(xo_shutdown_written(30, -5), XO_END_SUSPEND);
+	assert_int_equal(xo_shutdown_written(-40, 25), XO_END_SUSPEND);
 	/* it slept: a checkpoint (cancelled suspend) or a restore resumed it */
 	assert_int_equal(xo_shutdown_written(7 * ms, 7 * ms + XO_SLEPT_MIN_NS), XO_END_SLEPT);
 	assert_int_equal(xo_shutdown_written(0, 12000 * ms), XO_END_SLEPT);
