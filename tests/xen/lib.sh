@@ -118,7 +118,8 @@ xq_build_guest() {
 			-b "$XQ_DAEMON_DIR/xquiescectl:/usr/sbin/xquiescectl"
 			-f "$image/xquiesced.conf:/etc/xquiesce/xquiesced.conf")
 	fi
-	for p in xqtest-shell xq-test-responder agent-start workload; do
+	for p in xqtest-shell xq-test-responder agent-start workload xq-guest-tools-double \
+		guest-tools-keys; do
 		args+=(-f "$image/$p:/xq/$p")
 	done
 	xq_initramfs "$ktree" "$out" "$image/guest-init" "${args[@]}"
@@ -133,7 +134,7 @@ xq_build_dom0() {
 	for p in xl xenstored oxenstored xenconsoled xen-init-dom0 libxl-save-helper; do
 		args+=(-b "$xen/usr/lib/xen-4.17/bin/$p:/usr/lib/xen-4.17/bin/$p")
 	done
-	for p in "${xq_xenstore_tools[@]}" xenstore-chmod; do
+	for p in "${xq_xenstore_tools[@]}" xenstore-chmod xenstore-watch; do
 		args+=(-b "$xen/usr/bin/$p:/usr/bin/$p")
 	done
 	# xl needs libgcc_s for its thread cancellation; glibc loads it by name.
@@ -148,7 +149,8 @@ xq_build_dom0() {
 	# crc32c_generic for xfs, as in xq_build_guest.
 	args+=(-m xen-evtchn -m xen-gntdev -m xen-gntalloc -m xen-privcmd -m xenfs -m xen-blkback
 		-m loop -m crc32c_generic -m xfs)
-	for p in xqtest-lib.sh scenarios limits demo smoke snapshot-copy; do
+	for p in xqtest-lib.sh scenarios guest-up guest-tools guest-tools-keys happy-path \
+		save-restore dom0-silent host-build limits demo smoke snapshot-copy; do
 		args+=(-f "$image/$p:/xq/$p")
 	done
 	# xo-hook: a bridge with no uplink for the guest's vif, and curl to play

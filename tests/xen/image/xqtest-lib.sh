@@ -47,7 +47,17 @@ CFG
 	adopt_guest || return 1
 	xl unpause xqguest
 	# A PVH guest runs on TCG's emulation of AMD-V's nested paging: slower.
-	wait_key "$D/data/xqtest/ready" "$([ "$guest_type" = pv ] && echo 400 || echo 1200)"
+	local end=$(($(now_ms) + $([ "$guest_type" = pv ] && echo 400 || echo 1200) * 1000))
+	until xenstore-exists "$D/data/xqtest/ready" 2>/dev/null; do
+		# A crashed guest is destroyed (on_crash): no use waiting for it.
+		if ! xl domid xqguest >/dev/null 2>&1; then
+			echo "# domain $domid is gone; what Xen said of it:"
+			xl dmesg | grep -A 3 "d${domid}v\|Dom${domid}\|d${domid} " | sed 's/^/#   /'
+			return 1
+		fi
+		[ "$(now_ms)" -lt "$end" ] || return 1
+		sleep 0.5
+	done
 }
 
 # adopt_guest: for the paused domain xqguest, fresh from xl create or xl
