@@ -2,7 +2,7 @@
 # kernel-headers.sh: print the directory to build the module against (KDIR)
 # for one kernel of the test matrix, fetching and preparing it on first use.
 #
-#   kernel-headers.sh LABEL            LABEL: 5.10, 6.1, 6.12 or 7.x
+#   kernel-headers.sh LABEL            LABEL: 5.10, 6.1, 6.12, 7.x or 6.12-debug
 #   kernel-headers.sh --release LABEL
 #
 # Prints exactly one line on stdout: an absolute KDIR, usable as
@@ -19,6 +19,7 @@
 # dpkg-deb -x under the cache and re-pointed at their new location.
 # 7.x: a tree prepared from sid's linux-source (see kernel-tree-7.sh), since
 # sid's headers package needs a newer toolchain than this machine has.
+# 6.12-debug: the build tree of the debug kernel (see kernel-debug.sh).
 #
 # Cache: ${XQ_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xquiesce}/kbuild/.
 set -euo pipefail
@@ -29,7 +30,7 @@ cache_root=${XQ_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xquiesce}
 die() { echo "kernel-headers: $*" >&2; exit 1; }
 
 usage() {
-	echo "usage: kernel-headers.sh [--release] LABEL   (LABEL: 5.10, 6.1, 6.12 or 7.x)"
+	echo "usage: kernel-headers.sh [--release] LABEL   (LABEL: 5.10, 6.1, 6.12, 7.x or 6.12-debug)"
 	echo "Prints the KDIR to build the xquiesce module against, or its kernel release."
 }
 
@@ -54,7 +55,8 @@ case ${1:-} in
 6.1) suite=bookworm; pattern='linux-headers-6\.1\.0-[0-9]+-amd64' ;;
 6.12) suite=bookworm; pattern='linux-headers-6\.12\.[0-9]+\+deb12-amd64' ;;
 7.x) kdir=$("$here/kernel-tree-7.sh"); print_result "$kdir"; exit 0 ;;
-*) usage >&2; die "unknown kernel label '${1:-}': expected 5.10, 6.1, 6.12 or 7.x" ;;
+6.12-debug) kdir=$("$here/kernel-debug.sh")/build; print_result "$kdir"; exit 0 ;;
+*) usage >&2; die "unknown kernel label '${1:-}': expected 5.10, 6.1, 6.12, 7.x or 6.12-debug" ;;
 esac
 
 pkg=$("$here/debfetch.sh" --resolve "$suite" "$pattern")

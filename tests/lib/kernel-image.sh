@@ -2,7 +2,7 @@
 # kernel-image.sh: fetch a bootable Debian kernel and its modules, unpacked
 # into a cache, and print the directory that holds them.
 #
-#   kernel-image.sh LABEL        LABEL is 5.10, 6.1, 6.12 or 7.x
+#   kernel-image.sh LABEL        LABEL is 5.10, 6.1, 6.12, 7.x or 6.12-debug
 #
 # The printed directory contains
 #   vmlinuz              the kernel to pass to qemu -kernel
@@ -11,7 +11,8 @@
 # 5.10 comes from bullseye's linux-image-*-unsigned, 6.1 and 6.12 from
 # bookworm's, 7.x from sid's linux-binary + linux-modules (modules stay
 # .ko.xz there; initramfs.sh decompresses what it takes). The newest version of each line is used, the
-# same one tests/lib/kernel-headers.sh builds against.
+# same one tests/lib/kernel-headers.sh builds against. 6.12-debug is built
+# here from Debian's source by kernel-debug.sh, which prints its directory.
 # Cache: ${XQ_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xquiesce}/kernels/RELEASE.
 set -euo pipefail
 
@@ -21,9 +22,9 @@ cache_root=${XQ_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xquiesce}
 die() { echo "kernel-image: $*" >&2; exit 1; }
 
 case ${1:-} in
--h | --help) sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
+-h | --help) sed -n '2,18s/^# \{0,1\}//p' "$0"; exit 0 ;;
 esac
-[ $# -eq 1 ] || die "usage: kernel-image.sh LABEL (5.10, 6.1, 6.12 or 7.x)"
+[ $# -eq 1 ] || die "usage: kernel-image.sh LABEL (5.10, 6.1, 6.12, 7.x or 6.12-debug)"
 label=$1
 
 case $label in
@@ -43,8 +44,11 @@ case $label in
 	suite=sid
 	pattern='linux-binary-7\.[0-9]+\.[0-9]+\+deb14-amd64'
 	;;
+6.12-debug)
+	exec "$here/kernel-debug.sh"
+	;;
 *)
-	die "unknown kernel label '$label' (expected 5.10, 6.1, 6.12 or 7.x)"
+	die "unknown kernel label '$label' (expected 5.10, 6.1, 6.12, 7.x or 6.12-debug)"
 	;;
 esac
 

@@ -1,18 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "kmsg.h"
 #include "tap.h"
+#include "util.h"
 
-/* What the kernel prints when something went wrong in it. */
+#define KMEMLEAK_PATH "/sys/kernel/debug/kmemleak"
+/* A report is a few lines per object: enough to see whose they are. */
+#define KMEMLEAK_LINES_SHOWN 60
+
+/*
+ * What the kernel prints when something went wrong in it. Lockdep's reports
+ * start with WARNING: or BUG:, and it turns itself off after the first one
+ * (not the word "lockdep": a debug kernel's boot says "RCU lockdep checking
+ * is enabled").
+ */
 static const char *const bad_signs[] = {
 	"WARNING:", "BUG:", "Oops", "general protection fault", "Call Trace:",
-	"possible circular locking", "possible recursive locking", "lockdep",
+	"possible circular locking", "possible recursive locking",
+	"turning off the locking correctness validator",
 	"blocked for more than", "hung_task", "INFO: task", "Kernel panic", "RCU stall",
-	"rcu_sched self-detected stall", "refcount_t:", "UBSAN:", "KASAN:",
+	"rcu_sched self-detected stall", "refcount_t:", "UBSAN:", "KASAN:", "KFENCE:", "ODEBUG:",
+	"suspected memory leak",
 };
 
 static const char *bad_sign(const char *msg)
@@ -60,4 +73,33 @@ int kmsg_scan(unsigned int *module_lines)
 	}
 	close(fd);
 	return bad;
+}
+
+/*
+ * Has kmemleak scan the kernel now and returns how many unreferenced
+ * objects it reports, showing the report as diagnostics; -ENOENT on a
+ * kernel without kmemleak, or another -errno.
+ */
+int kmemleak_scan(void)
+{
+	unsigned int shown = 0;
+	char line[512];
+	FILE *report;
+	int ret, leaks = 0;
+
+	ret = write_string(KMEMLEAK_PATH, "scan");
+	if (ret)
+		return ret;
+	report = fopen(KMEMLEAK_PATH, "re");
+	if (!report)
+		return -errno;
+	while (fgets(line, sizeof(line), report)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strstr(line, "unreferenced object"))
+			leaks++;
+		if (shown++ < KMEMLEAK_LINES_SHOWN)
+			tap_diag("kmemleak: %s", line);
+	}
+	fclose(report);
+	return leaks;
 }

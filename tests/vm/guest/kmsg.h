@@ -3,5 +3,6 @@
 #define XQ_VMTEST_KMSG_H
 
 int kmsg_scan(unsigned int *module_lines);
+int kmemleak_scan(void);
 
 #endif
