@@ -33,6 +33,7 @@ recipe=1
 localversion=+deb12-debug
 
 die() { echo "kernel-debug: $*" >&2; exit 1; }
+. "$here/once.sh"
 
 deb=$("$here/debfetch.sh" bookworm linux-source-6.12) || die "cannot fetch linux-source-6.12"
 srcversion=$(dpkg-deb -f "$deb" Version)
@@ -40,17 +41,7 @@ key=$( (cat "$fragment"; echo "recipe $recipe") | sha256sum | cut -c1-12)
 dir=$cache_root/kernels/debug-$srcversion-$key
 
 built() { [ -s "$dir/release" ] && [ -e "$dir/build/.xq-prepared" ]; }
-if built; then
-	echo "$dir"
-	exit 0
-fi
-mkdir -p "$cache_root/kernels"
-exec 9>"$cache_root/kernels/.debug-$srcversion-$key.lock"
-flock 9
-if built; then
-	echo "$dir"
-	exit 0
-fi
+ready_or_lock "$cache_root/kernels/.debug-$srcversion-$key.lock" built echo "$dir"
 for tool in flex bison bc depmod; do
 	command -v $tool >/dev/null || die "$tool missing (tests/lib/install-deps.sh installs it)"
 done

@@ -28,6 +28,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 cache_root=${XQ_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xquiesce}
 
 die() { echo "kernel-headers: $*" >&2; exit 1; }
+. "$here/once.sh"
 
 usage() {
 	echo "usage: kernel-headers.sh [--release] LABEL   (LABEL: 5.10, 6.1, 6.12, 7.x or 6.12-debug)"
@@ -66,18 +67,8 @@ flavourless=${pkg%-amd64}		# linux-headers-6.1.0-56
 
 root=$cache_root/kbuild/$release
 kdir=$root/usr/src/$pkg
-if [ -e "$root/.xq-prepared" ]; then
-	print_result "$kdir"
-	exit 0
-fi
-
-mkdir -p "$cache_root/kbuild"
-exec 9>"$cache_root/kbuild/.$release.lock"
-flock 9
-if [ -e "$root/.xq-prepared" ]; then
-	print_result "$kdir"
-	exit 0
-fi
+prepared() { [ -e "$root/.xq-prepared" ]; }
+ready_or_lock "$cache_root/kbuild/.$release.lock" prepared print_result "$kdir"
 
 mapfile -t debs < <("$here/debfetch.sh" "$suite" "$pkg" "$flavourless-common")
 # The linux-kbuild package (scripts/, tools/) is named in the Depends field.

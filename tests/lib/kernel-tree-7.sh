@@ -21,6 +21,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 cache_root=${XQ_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xquiesce}
 
 die() { echo "kernel-tree-7: $*" >&2; exit 1; }
+. "$here/once.sh"
 
 srcpkg=$("$here/debfetch.sh" --resolve sid 'linux-source-7\.[0-9]+')
 [ -n "$srcpkg" ] || die "no linux-source-7.x in sid"
@@ -34,18 +35,7 @@ kdir=$cache_root/kbuild/$release
 # Bumped whenever the preparation changes, so that older trees are redone.
 recipe=2
 prepared() { [ "$(cat "$kdir/.xq-prepared" 2>/dev/null)" = "$recipe" ]; }
-
-if prepared; then
-	echo "$kdir"
-	exit 0
-fi
-mkdir -p "$cache_root/kbuild"
-exec 9>"$cache_root/kbuild/.$release.lock"
-flock 9
-if prepared; then
-	echo "$kdir"
-	exit 0
-fi
+ready_or_lock "$cache_root/kbuild/.$release.lock" prepared echo "$kdir"
 
 for tool in flex bison bc pahole; do
 	command -v $tool >/dev/null || die "$tool missing (tests/lib/install-deps.sh installs it)"
