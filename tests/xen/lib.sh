@@ -72,6 +72,20 @@ xq_xen_tree() {
 	echo "$dir"
 }
 
+# Prints the directory holding Debian's device model for HVM guests, the
+# Xen-enabled QEMU of qemu-system-xen (/usr/libexec/xen-qemu-system-i386,
+# where libxl looks for it): Debian's qemu-system-x86 has no Xen support.
+xq_device_model_tree() {
+	local dir=$xq_cache/xen/qemu-system-xen debs
+	if [ ! -e "$dir/.stamps/done" ]; then
+		debs=$("$xq_top/tests/lib/debfetch.sh" bookworm qemu-system-xen) ||
+			xq_die "cannot fetch qemu-system-xen"
+		xq_unpack "$dir" $debs
+		touch "$dir/.stamps/done"
+	fi
+	echo "$dir"
+}
+
 # What both images use of xenstore-utils; dom0 also sets permissions.
 xq_xenstore_tools=(xenstore-read xenstore-write xenstore-rm xenstore-list xenstore-ls
 	xenstore-exists)
@@ -126,10 +140,14 @@ xq_build_guest() {
 }
 
 # The dom0 initramfs: Xen tools, checkers, the dom0 tool, the scenario
-# scripts, and the guest kernel and initramfs under /guest.
+# scripts, and the guest kernel and initramfs under /guest. GUEST_TYPE hvm
+# adds what an HVM guest needs in dom0: the device model, hvmloader, and the
+# firmware and data libxl and QEMU load (SeaBIOS, the option ROM of QEMU's
+# direct kernel boot, a keymap), from the Debian packages qemu-system-x86
+# pulls in.
 xq_build_dom0() {
-	local ktree=$1 guest_kernel=$2 guest_initrd=$3 out=$4 xen image=$xq_top/tests/xen/image p
-	local args=()
+	local ktree=$1 guest_kernel=$2 guest_initrd=$3 out=$4 guest_type=${5:-pv}
+	local xen image=$xq_top/tests/xen/image p args=()
 	xen=$(xq_xen_tree)
 	for p in xl xenstored oxenstored xenconsoled xen-init-dom0 libxl-save-helper; do
 		args+=(-b "$xen/usr/lib/xen-4.17/bin/$p:/usr/lib/xen-4.17/bin/$p")
@@ -149,7 +167,7 @@ xq_build_dom0() {
 	# crc32c_generic for xfs, as in xq_build_guest.
 	args+=(-m xen-evtchn -m xen-gntdev -m xen-gntalloc -m xen-privcmd -m xenfs -m xen-blkback
 		-m loop -m crc32c_generic -m xfs)
-	for p in xqtest-lib.sh scenarios guest-up guest-tools guest-tools-keys happy-path \
+	for p in xqtest-lib.sh scenarios main guest-up guest-tools guest-tools-keys happy-path \
 		save-restore dom0-silent host-build limits demo smoke snapshot-copy; do
 		args+=(-f "$image/$p:/xq/$p")
 	done
@@ -157,6 +175,16 @@ xq_build_dom0() {
 	# Xen Orchestra over it.
 	args+=(-m xen-netback -m bridge -f "$image/vif-bridge:/etc/xen/scripts/vif-bridge"
 		-b /usr/bin/curl -f "$image/xo-hook:/xq/xo-hook")
+	if [ "$guest_type" = hvm ]; then
+		p=/usr/libexec/xen-qemu-system-i386
+		args+=(-b "$(xq_device_model_tree)$p:$p"
+			-f "$xen/usr/lib/xen-4.17/boot/hvmloader:/usr/lib/xen-4.17/boot/hvmloader")
+		# QEMU reads its keymap even with no display at all.
+		for p in /usr/share/seabios/bios-256k.bin /usr/share/qemu/linuxboot.bin \
+			/usr/share/qemu/keymaps/en-us; do
+			args+=(-f "$p:$p")
+		done
+	fi
 	xq_initramfs "$ktree" "$out" "$image/dom0-init" "${args[@]}"
 }
 
