@@ -6,7 +6,7 @@
  * network disk) is refused with the disk named and --command as the way
  * out, instead of a full copy that would keep the guest frozen. A disk that
  * fails undoes the snapshots already made, so that a failed request leaves
- * nothing behind.
+ * nothing behind. The disks are taken in parallel.
  *
  * They are shell scripts run like a user's --command: the same time limit,
  * the same kill of the whole process group, the same environment, and the
@@ -16,39 +16,64 @@
 
 const char builtin_snapshot[] =
 	"set -u\n"
-	"made=\n"
-	"undo() {\n"
-	"\tfor m in $made; do\n"
-	"\t\tcase $m in /*) rm -f -- \"$m\" ;; *) lvremove -qq -f -- \"$m\" ;; esac\n"
-	"\tdone >/dev/null 2>&1\n"
-	"}\n"
-	"fail() { echo \"$1\" >&2; undo; exit 1; }\n"
+	"name=xq-$XQ_SNAPSHOT_UUID\n"
 	"size=${XQ_LVM_SNAPSHOT_SIZE:-20%ORIGIN}\n"
 	"case $size in *%*) size=\"-l $size\" ;; *) size=\"-L $size\" ;; esac\n"
-	"i=0\n"
-	"while [ \"$i\" -lt \"$XQ_VDI_COUNT\" ]; do\n"
-	"\teval \"vdi=\\$XQ_VDI_$i src=\\$XQ_VDI_${i}_PARAMS dev=\\$XQ_VDI_${i}_DEV\"\n"
+	/* disk N's snapshot: its id on stdout, or why not on stderr */
+	"snap_one() {\n"
+	"\teval \"src=\\$XQ_VDI_$1_PARAMS dev=\\$XQ_VDI_$1_DEV\"\n"
 	/* qdisk writes FORMAT:PATH */
 	"\tcase $src in [a-z]*:/*) src=/${src#*:/} ;; esac\n"
-	"\tname=xq-$XQ_SNAPSHOT_UUID\n"
 	"\tif [ -b \"$src\" ] && lv=$(lvs --noheadings --separator ' ' -o vg_name,lv_name,segtype -- \"$src\" 2>/dev/null) &&\n"
 	"\t\t[ -n \"$lv\" ]; then\n"
 	"\t\tset -- $lv\n"
-	"\t\tsnap=$1/$2-$name\n"
 	"\t\tif [ \"$3\" = thin ]; then\n"
 	"\t\t\tlvcreate -qq -s -n \"$2-$name\" -- \"$1/$2\" >&2\n"
 	"\t\telse\n"
 	"\t\t\tlvcreate -qq -s $size -n \"$2-$name\" -- \"$1/$2\" >&2\n"
-	"\t\tfi || fail \"disk $dev: lvcreate of a snapshot of $1/$2 failed\"\n"
+	"\t\tfi || { echo \"disk $dev: lvcreate of a snapshot of $1/$2 failed\" >&2; return 1; }\n"
+	"\t\techo \"$1/$2-$name\"\n"
 	"\telif [ -f \"$src\" ]; then\n"
-	"\t\tsnap=$src.$name\n"
-	"\t\terr=$(cp --reflink=always -- \"$src\" \"$snap\" 2>&1) ||\n"
-	"\t\t\t{ rm -f -- \"$snap\"; fail \"disk $dev: no reflink copy of $src ($err): on a filesystem without reflinks (xfs and btrfs have them), give --command\"; }\n"
+	"\t\terr=$(cp --reflink=always -- \"$src\" \"$src.$name\" 2>&1) || {\n"
+	"\t\t\trm -f -- \"$src.$name\"\n"
+	"\t\t\techo \"disk $dev: no reflink copy of $src ($err): on a filesystem without reflinks (xfs and btrfs have them), give --command\" >&2\n"
+	"\t\t\treturn 1\n"
+	"\t\t}\n"
+	"\t\techo \"$src.$name\"\n"
 	"\telse\n"
-	"\t\tfail \"disk $dev: $src is neither an LVM logical volume nor a file: give --command\"\n"
+	"\t\techo \"disk $dev: $src is neither an LVM logical volume nor a file: give --command\" >&2\n"
+	"\t\treturn 1\n"
 	"\tfi\n"
-	"\tmade=\"$made $snap\"\n"
-	"\techo \"$vdi $snap\"\n"
+	"}\n"
+	/*
+	 * All disks at once: each snapshot is mostly the LVM tools starting
+	 * and reading metadata, which overlaps (LVM serializes the metadata
+	 * updates of one volume group itself).
+	 */
+	"out=$(mktemp -d) || exit 1\n"
+	"trap 'rm -rf -- \"$out\"' EXIT\n"
+	"i=0 jobs=\n"
+	"while [ \"$i\" -lt \"$XQ_VDI_COUNT\" ]; do\n"
+	"\tsnap_one \"$i\" >\"$out/$i\" &\n"
+	"\tjobs=\"$jobs $!\"\n"
+	"\ti=$((i + 1))\n"
+	"done\n"
+	"i=0 made= failed=\n"
+	"for job in $jobs; do\n"
+	"\tif wait \"$job\"; then made=\"$made $(cat \"$out/$i\")\"; else failed=1; fi\n"
+	"\ti=$((i + 1))\n"
+	"done\n"
+	/* all or nothing */
+	"if [ -n \"$failed\" ]; then\n"
+	"\tfor m in $made; do\n"
+	"\t\tcase $m in /*) rm -f -- \"$m\" ;; *) lvremove -qq -f -- \"$m\" ;; esac\n"
+	"\tdone >/dev/null 2>&1\n"
+	"\texit 1\n"
+	"fi\n"
+	"i=0\n"
+	"for m in $made; do\n"
+	"\teval \"vdi=\\$XQ_VDI_$i\"\n"
+	"\techo \"$vdi $m\"\n"
 	"\ti=$((i + 1))\n"
 	"done\n";
 
