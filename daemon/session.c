@@ -13,12 +13,17 @@
 #include "session.h"
 #include "state.h"
 
-uint64_t session_now_ns(void)
+uint64_t clock_ns(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+uint64_t session_now_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
 }
 
 int session_open(struct session *s, enum session_door door, const char *who)

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "config.h"
 #include "discovery.h"
@@ -87,6 +88,8 @@ char *session_join(char *const *a, char *const *b, size_t n, const char *sep);
  * "freeze-fail"), or NULL; free it. */
 char *session_hooks_text(const struct session *s, bool thawed);
 
+/* clock_gettime(clock) in ns. */
+uint64_t clock_ns(clockid_t clock);
 uint64_t session_now_ns(void);
 
 #endif /* _XQ_SESSION_H */

@@ -120,11 +120,6 @@ static void close_session(struct xo_door *x, const struct proto_freeze_result *f
 
 static struct proto_freeze_result held_freeze;
 
-static uint64_t ns_of(const struct timespec *ts)
-{
-	return (uint64_t)ts->tv_sec * 1000000000ULL + ts->tv_nsec;
-}
-
 /*
  * How long the guest has been suspended since it booted (see xo.h): the
  * boot clock read between two monotonic reads close enough together. A
@@ -132,18 +127,16 @@ static uint64_t ns_of(const struct timespec *ts)
  */
 static int64_t slept_ns(void)
 {
-	struct timespec m1, boot, m2;
-	uint64_t mono;
+	uint64_t m1, boot, m2;
 
 	for (int tries = 0;; tries++) {
-		clock_gettime(CLOCK_MONOTONIC, &m1);
-		clock_gettime(CLOCK_BOOTTIME, &boot);
-		clock_gettime(CLOCK_MONOTONIC, &m2);
-		if (ns_of(&m2) - ns_of(&m1) < XO_SLEPT_MIN_NS / 4 || tries == 10)
+		m1 = clock_ns(CLOCK_MONOTONIC);
+		boot = clock_ns(CLOCK_BOOTTIME);
+		m2 = clock_ns(CLOCK_MONOTONIC);
+		if (m2 - m1 < XO_SLEPT_MIN_NS / 4 || tries == 10)
 			break;
 	}
-	mono = ns_of(&m1) + (ns_of(&m2) - ns_of(&m1)) / 2;
-	return (int64_t)(ns_of(&boot) - mono);
+	return (int64_t)(boot - (m1 + (m2 - m1) / 2));
 }
 
 static void do_sync(struct xo_door *x, const char *src, struct xo_reply *reply)
