@@ -15,7 +15,6 @@ int fifreeze_freeze(struct freezer *f, const struct discovery *d,
 		    const struct freezer_options *opt);
 int fifreeze_thaw(struct freezer *f);
 
-uint64_t freezer_now_ns(void);
 /* Copies a possibly unterminated name of at most srclen bytes, cutting it to fit. */
 void freezer_copy_name(char *dst, size_t len, const char *src, size_t srclen);
 /* f->result.message about d's filesystem major:minor, with the reason. */

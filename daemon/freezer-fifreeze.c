@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "discovery.h"
 #include "freezer-backends.h"
 #include "log.h"
@@ -69,7 +70,7 @@ struct fifreeze_state {
 
 static void do_op(struct target *t, enum op op)
 {
-	uint64_t start = freezer_now_ns();
+	uint64_t start = monotonic_ns();
 	int unused = 0;		/* FIFREEZE/FITHAW ignore it; valgrind reads it */
 	int r;
 
@@ -85,7 +86,7 @@ static void do_op(struct target *t, enum op op)
 		break;
 	}
 	t->err = r < 0 ? errno : 0;
-	t->done_ns = freezer_now_ns();
+	t->done_ns = monotonic_ns();
 	if (op == OP_SYNC)
 		t->sync_ns = t->done_ns - start;
 }
@@ -460,7 +461,7 @@ int fifreeze_freeze(struct freezer *f, const struct discovery *d,
 	}
 
 	log_hold();
-	f->result.start_ns = freezer_now_ns();
+	f->result.start_ns = monotonic_ns();
 	r = freeze_levels(f, st, timeout_ms);
 	if (r < 0) {
 		log_release();
@@ -468,7 +469,7 @@ int fifreeze_freeze(struct freezer *f, const struct discovery *d,
 			return r;
 		goto fail;
 	}
-	st->deadline_ns = freezer_now_ns() + (uint64_t)timeout_ms * 1000000;
+	st->deadline_ns = monotonic_ns() + (uint64_t)timeout_ms * 1000000;
 	f->result.deadline_ns = st->deadline_ns;
 	record_result(f, st);
 	r = -pthread_create(&st->watchdog, NULL, watchdog, st);

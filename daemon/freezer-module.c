@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <libkmod.h>
 
+#include "clock.h"
 #include "discovery.h"
 #include "freezer-backends.h"
 #include "log.h"
@@ -139,7 +140,7 @@ int module_freeze(struct freezer *f, int fd, const struct discovery *d,
 	}
 
 	log_hold();
-	res->start_ns = freezer_now_ns();
+	res->start_ns = monotonic_ns();
 	r = ioctl(fd, XQ_IOC_FREEZE, &req) < 0 ? -errno : 0;
 	close_devs(req.ndevs);
 	if (r < 0) {

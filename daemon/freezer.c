@@ -5,17 +5,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "discovery.h"
 #include "freezer-backends.h"
 #include "log.h"
-
-uint64_t freezer_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 void freezer_fail_message(struct freezer *f, const struct discovery *d, unsigned int major,
 			  unsigned int minor, int err, const char *what)
@@ -53,7 +46,7 @@ void freezer_init(struct freezer *f)
 
 static void start_drain(struct freezer *f, const struct freezer_options *opt)
 {
-	uint64_t start = freezer_now_ns();
+	uint64_t start = monotonic_ns();
 	int r;
 
 	if (!opt->drain_ms)
@@ -69,7 +62,7 @@ static void start_drain(struct freezer *f, const struct freezer_options *opt)
 		WRN("no dirty-memory drain before this freeze: %s: %s", f->drain.failed,
 		    strerror(-r));
 	else
-		f->result.drain_ns = freezer_now_ns() - start;
+		f->result.drain_ns = monotonic_ns() - start;
 	if (f->drain.recovered)
 		WRN("a drain that died had left vm.dirty_bytes capped: vm.dirty_bytes=%s "
 		    "vm.dirty_ratio=%s put back from %s", f->drain.bytes, f->drain.ratio,
@@ -136,7 +129,7 @@ int freezer_thaw(struct freezer *f)
 		return -EALREADY;
 	}
 	f->method = FREEZE_NONE;
-	f->result.thawed_ns = freezer_now_ns();
+	f->result.thawed_ns = monotonic_ns();
 	f->result.thaw_error = r;
 	log_release();
 	drain_finish(&f->drain);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <libkmod.h>
 
+#include "clock.h"
 #include "log.h"
 
 #define LOG_LINE_MAX	512
@@ -40,14 +41,6 @@ static struct {
 	.max_priority = LOG_INFO,
 	.journal = -1,
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 /* systemd sets JOURNAL_STREAM to "dev:ino" of the stream it connected. */
 static int stderr_is_journal(void)
@@ -123,7 +116,7 @@ static void log_vprintf(int priority, const char *fmt, va_list ap)
 	} else {
 		held = &log_state.lines[log_state.nheld++];
 		held->priority = priority;
-		held->ns = now_ns();
+		held->ns = monotonic_ns();
 		memcpy(held->text, text, sizeof(held->text));
 	}
 	pthread_mutex_unlock(&log_state.lock);
@@ -143,7 +136,7 @@ void log_hold(void)
 	pthread_mutex_lock(&log_state.lock);
 	if (!log_state.held) {
 		log_state.held = 1;
-		log_state.held_since_ns = now_ns();
+		log_state.held_since_ns = monotonic_ns();
 		log_state.nheld = 0;
 		log_state.dropped = 0;
 	}

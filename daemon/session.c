@@ -9,22 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "session.h"
 #include "state.h"
-
-uint64_t clock_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-uint64_t session_now_ns(void)
-{
-	return clock_ns(CLOCK_MONOTONIC);
-}
 
 int session_open(struct session *s, enum session_door door, const char *who)
 {
@@ -43,7 +31,7 @@ int session_open(struct session *s, enum session_door door, const char *who)
 	}
 	s->door = door;
 	snprintf(s->who, sizeof(s->who), "%s", who);
-	s->since_ns = session_now_ns();
+	s->since_ns = monotonic_ns();
 	freezer_init(&s->freezer);
 	return 0;
 }
@@ -70,7 +58,7 @@ const char *session_busy_text(const struct session *s, char *buf, size_t len)
 		return buf;
 	}
 	snprintf(buf, len, "another snapshot holds the agent: %s, for %.1f s", s->who,
-		 (session_now_ns() - s->since_ns) / 1e9);
+		 (monotonic_ns() - s->since_ns) / 1e9);
 	return buf;
 }
 

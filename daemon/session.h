@@ -88,8 +88,4 @@ char *session_join(char *const *a, char *const *b, size_t n, const char *sep);
  * "freeze-fail"), or NULL; free it. */
 char *session_hooks_text(const struct session *s, bool thawed);
 
-/* clock_gettime(clock) in ns. */
-uint64_t clock_ns(clockid_t clock);
-uint64_t session_now_ns(void);
-
 #endif /* _XQ_SESSION_H */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <microhttpd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "xo-http.h"
 #include "xs-door.h"
@@ -149,7 +150,7 @@ static void do_sync(struct xo_door *x, const char *src, struct xo_reply *reply)
 	if (x->held) {
 		snprintf(why, sizeof(why), "a freeze is already held for Xen Orchestra (asked by %s "
 			 "%.1f s ago); /post-sync ends it", x->client,
-			 (session_now_ns() - s->since_ns) / 1e9);
+			 (monotonic_ns() - s->since_ns) / 1e9);
 		xo_reply_refused(reply, 409, why);
 		return;
 	}
@@ -179,7 +180,7 @@ static void do_sync(struct xo_door *x, const char *src, struct xo_reply *reply)
 	x->slept_ns = slept_ns();
 	snprintf(x->client, sizeof(x->client), "%s", src);
 	x->hold_ms = xo_hold_ms(x->hold_timeout_ms, s->freezer.result.deadline_ns,
-				session_now_ns());
+				monotonic_ns());
 	timer_arm(x->hold_fd, x->hold_ms ? x->hold_ms : 1);
 	for (size_t i = 0; i < held_freeze.nfilesystems && i < XQ_MAX_DEVS; i++)
 		names[i] = held_freeze.filesystems[i].name;
@@ -255,7 +256,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	enum xo_verdict verdict = XO_ALLOW_TOKEN;
 	char src[INET6_ADDRSTRLEN], m[16], u[64], why[80];
 	struct in6_addr addr;
-	uint64_t start = session_now_ns();
+	uint64_t start = monotonic_ns();
 
 	(void)version;
 	(void)upload_data;
@@ -288,7 +289,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	log_printf(reply.code < 400 ? LOG_INFO : LOG_WARNING,
 		"Xen Orchestra's door: %s %s from %s (%s): %u in %.1f ms, %.*s",
 		loggable(method, m, sizeof(m)), loggable(url, u, sizeof(u)), src,
-		xo_verdict_text(verdict), reply.code, (session_now_ns() - start) / 1e6,
+		xo_verdict_text(verdict), reply.code, (monotonic_ns() - start) / 1e6,
 		(int)strcspn(reply.body, "\n"), reply.body);
 	return respond(c, &reply);
 }
