@@ -193,10 +193,8 @@ static int module_freeze_flags(struct method_ctx *m, struct cycle *c, uint32_t f
 	uint64_t synced = 0;
 	unsigned int i, k;
 
-	for (i = 0; i < m->n; i++) {
-		devs[i].major = major(m->t[i].dev);
-		devs[i].minor = minor(m->t[i].dev);
-	}
+	for (i = 0; i < m->n; i++)
+		devs[i].fd = m->t[i].dirfd;
 	if (ioctl(m->xq_fd, XQ_IOC_FREEZE, &req) < 0) {
 		fprintf(stderr, "xq-bench: XQ_IOC_FREEZE failed on %u:%u: %s\n", req.err_major,
 			req.err_minor, strerror(req.err_errno));
