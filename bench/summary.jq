@@ -1,7 +1,7 @@
 # Turns xq-bench's JSON lines (slurped) into one run file: the host's load
 # before and after, the guest's settings, the median and spread of each
 # measure per size and method, every cycle and the wait curves.
-# Arguments: $run_label, $git, $cpu, $before, $after (see bench/run).
+# Arguments: $run_label, $git, $cpu, $drive, $before, $after (see bench/run).
 
 # The p-quantile of a list of numbers, interpolated between ranks.
 def quantile(p):
@@ -13,7 +13,7 @@ def round1: . * 10 | round / 10;
 
 def spread: {
 	median: (quantile(0.5) | round1), q1: (quantile(0.25) | round1),
-	q3: (quantile(0.75) | round1), min: (min | round1), max: (max | round1), n: length
+	q3: (quantile(0.75) | round1), p95: (quantile(0.95) | round1), min: (min | round1), max: (max | round1), n: length
 };
 
 (map(select(.type == "meta"))[0] | del(.type)) as $meta
@@ -22,7 +22,7 @@ def spread: {
 | {
 	"label": $run_label,
 	git: $git,
-	host: { cpu: $cpu, accel: "tcg", load_before: $before, load_after: $after },
+	host: { cpu: $cpu, accel: "tcg", drive: $drive, load_before: $before, load_after: $after },
 	guest: $meta,
 	summary: [
 		$cycles | group_by([.nfs, .method])[]

@@ -265,6 +265,7 @@ static int sysctl_int(const char *name)
 static void emit_meta(const struct config *cfg)
 {
 	struct utsname u;
+	char knobs[96];
 	unsigned int i;
 
 	uname(&u);
@@ -285,7 +286,8 @@ static void emit_meta(const struct config *cfg)
 		fprintf(out, "%s{\"mount\":\"%s\",\"fstype\":\"%s\",\"dev\":\"%u:%u\"}",
 			i ? "," : "", cfg->t[i].mnt, cfg->t[i].fstype, major(cfg->t[i].dev),
 			minor(cfg->t[i].dev));
-	fprintf(out, "]}\n");
+	bdi_knobs(cfg->t[0].dev, knobs, sizeof(knobs));
+	fprintf(out, "],\"bdi_knobs\":\"%s\"}\n", knobs);
 	fflush(out);
 }
 

@@ -2,7 +2,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <inttypes.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -327,6 +329,150 @@ static int parallel_drain_freeze(struct method_ctx *m, struct cycle *c)
 	return drained(m, c, parallel_freeze, parallel_thaw);
 }
 
+/*
+ * The drain of only the disks being frozen: each one's backing device gets
+ * a dirty limit of its own (max_bytes with strict_limit where the kernel has
+ * them, 6.2 on; else max_ratio 1%), put back after the freeze call.
+ */
+static void bdi_path(char *path, size_t size, dev_t dev, const char *knob)
+{
+	snprintf(path, size, "/sys/class/bdi/%u:%u/%s", major(dev), minor(dev), knob);
+}
+
+static bool bdi_has(dev_t dev, const char *knob)
+{
+	char path[96];
+
+	bdi_path(path, sizeof(path), dev, knob);
+	return !access(path, W_OK);
+}
+
+static int bdi_read(dev_t dev, const char *knob, char *buf, size_t size)
+{
+	char path[96];
+
+	bdi_path(path, sizeof(path), dev, knob);
+	return sysctl_read(path, buf, size);
+}
+
+static int bdi_write(dev_t dev, const char *knob, const char *value)
+{
+	char path[96];
+
+	bdi_path(path, sizeof(path), dev, knob);
+	return sysctl_write(path, value);
+}
+
+void bdi_knobs(dev_t dev, char *buf, size_t size)
+{
+	static const char *const knobs[] = { "max_ratio", "max_ratio_fine", "max_bytes",
+					     "strict_limit" };
+	size_t i, len = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++)
+		if (bdi_has(dev, knobs[i]) && len < size)
+			len += snprintf(buf + len, size - len, "%s%s", len ? " " : "", knobs[i]);
+}
+
+static int bdi_restore(struct method_ctx *m, unsigned int n)
+{
+	int err = 0, r;
+
+	while (n--) {
+		struct bdi_saved *b = &m->bdi[n];
+
+		r = bdi_write(m->t[n].dev, b->fine ? "max_ratio_fine" : "max_ratio", b->ratio);
+		if (b->fine && !r)
+			r = bdi_write(m->t[n].dev, "strict_limit", b->strict);
+		if (r && !err)
+			err = r;
+	}
+	return err;
+}
+
+static int bdi_cap_one(struct method_ctx *m, unsigned int i)
+{
+	struct bdi_saved *b = &m->bdi[i];
+	dev_t dev = m->t[i].dev;
+	char cap[32];
+	int err;
+
+	b->fine = bdi_has(dev, "max_bytes") && bdi_has(dev, "strict_limit");
+	err = bdi_read(dev, b->fine ? "max_ratio_fine" : "max_ratio", b->ratio, sizeof(b->ratio));
+	if (!err && b->fine)
+		err = bdi_read(dev, "strict_limit", b->strict, sizeof(b->strict));
+	if (err)
+		return err;
+	if (!b->fine)
+		return bdi_write(dev, "max_ratio", "1");
+	snprintf(cap, sizeof(cap), "%u", m->o->drain_bytes / m->n);
+	err = bdi_write(dev, "max_bytes", cap);
+	if (!err)
+		err = bdi_write(dev, "strict_limit", "1");
+	return err;
+}
+
+static int bdi_drain_freeze(struct method_ctx *m, struct cycle *c)
+{
+	unsigned int i;
+	int err = 0, r;
+
+	for (i = 0; i < m->n && !err; i++)
+		err = bdi_cap_one(m, i);
+	if (err) {
+		bdi_restore(m, i);
+		return err;
+	}
+	sleep_until_ns(now_ns() + m->o->drain_ms * NSEC_PER_MSEC);
+	err = presync_freeze(m, c);
+	r = bdi_restore(m, m->n);
+	if (!err && r)
+		module_thaw(m);
+	return err ? err : r;
+}
+
+/* Dirty and under writeback, in KiB, from /proc/meminfo; 0 if unreadable. */
+static uint64_t dirty_kib(void)
+{
+	FILE *f = fopen("/proc/meminfo", "re");
+	char line[128];
+	uint64_t total = 0, v;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Dirty: %" SCNu64, &v) == 1 ||
+		    sscanf(line, "Writeback: %" SCNu64, &v) == 1)
+			total += v;
+	fclose(f);
+	return total;
+}
+
+/*
+ * Parallel syncfs passes while each one leaves at least a tenth less dirty
+ * memory than the one before (at most BENCH_SYNC_ROUNDS), then (d).
+ */
+#define BENCH_SYNC_ROUNDS	4
+
+static int rounds_freeze(struct method_ctx *m, struct cycle *c)
+{
+	uint64_t before = dirty_kib(), after;
+	unsigned int round;
+	int err;
+
+	for (round = 0; round < BENCH_SYNC_ROUNDS; round++) {
+		err = pool_run(m->pool, OP_SYNCFS);
+		if (err)
+			return err;
+		after = dirty_kib();
+		if (after * 10 > before * 9)
+			break;
+		before = after;
+	}
+	return presync_freeze(m, c);
+}
+
 /* No freeze: how long writes take anyway, over a hold's time. */
 static int baseline_freeze(struct method_ctx *m, struct cycle *c)
 {
@@ -355,6 +501,10 @@ const struct method methods[] = {
 	{ "twopass", "(d) after a parallel syncfs pass", twopass_freeze, module_thaw },
 	{ "parallel-drain", "(b) after capping dirty memory", parallel_drain_freeze,
 	  parallel_thaw },
+	{ "presync-bdi", "(d) after capping the frozen disks' own dirty memory",
+	  bdi_drain_freeze, module_thaw },
+	{ "presync-rounds", "(d) after parallel syncfs passes while they shrink dirty memory",
+	  rounds_freeze, module_thaw },
 	{ "baseline", "no freeze: the writers' own worst write over a hold", baseline_freeze,
 	  baseline_thaw },
 };
