@@ -205,6 +205,18 @@ static int parse_policy(struct config_parser *p, const char *key, const char *va
 	return 0;
 }
 
+static int parse_drain_scope(struct config_parser *p, const char *key, const char *value,
+			     bool *disks)
+{
+	if (!strcmp(value, "system"))
+		*disks = false;
+	else if (!strcmp(value, "disks"))
+		*disks = true;
+	else
+		return fail(p, "%s: \"%s\" is not a scope (expected system or disks)", key, value);
+	return 0;
+}
+
 static int parse_log_level(struct config_parser *p, const char *key, const char *value,
 			   int *out)
 {
@@ -408,6 +420,8 @@ static int parse_pair(struct config_parser *p, const char *key, const char *valu
 		return parse_duration(p, key, value, 0, 10 * MS_PER_S, &cfg->drain_ms);
 	if (!strcmp(key, "drain_dirty_bytes"))
 		return parse_size(p, key, value, 1ULL << 20, 64ULL << 30, &cfg->drain_dirty_bytes);
+	if (!strcmp(key, "drain_scope"))
+		return parse_drain_scope(p, key, value, &cfg->drain_disks);
 	if (!strcmp(key, "on_freeze_failure"))
 		return parse_policy(p, key, value, &cfg->on_freeze_failure);
 	if (!strcmp(key, "presync"))
@@ -440,7 +454,7 @@ static int parse_pair(struct config_parser *p, const char *key, const char *valu
 	if (!strcmp(key, "xo_allow_from"))
 		return parse_allow(p, key, value);
 	return fail(p, "unknown key \"%s\" (expected freeze_timeout, dom0_timeout, hook_timeout, "
-		    "drain, drain_dirty_bytes, on_freeze_failure, presync, hooks_dir, exclude_mount, "
+		    "drain, drain_dirty_bytes, drain_scope, on_freeze_failure, presync, hooks_dir, exclude_mount, "
 		    "exclude_fstype, log_level, xo_sync_hook, xo_address, xo_port, xo_hold_timeout, "
 		    "xo_token_file, xo_cert, xo_key or xo_allow_from)",
 		    key);

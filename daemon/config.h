@@ -38,6 +38,7 @@ struct xq_config {
 	bool presync;			/* syncfs everything before freezing */
 	unsigned int drain_ms;		/* dirty-memory drain before it; 0: none */
 	uint64_t drain_dirty_bytes;	/* vm.dirty_bytes during the drain */
+	bool drain_disks;		/* the frozen disks' own limits, not the system's */
 	int log_level;			/* LOG_ERR .. LOG_DEBUG */
 	char *hooks_dir;
 	char **exclude_mounts;		/* fnmatch(3) patterns, NULL-terminated */

@@ -222,6 +222,7 @@ int ctl_freeze(const struct ctl_opts *o, const struct discovery *d, struct freez
 				!o->ntest_disks,
 		.drain_ms = o->cfg.drain_ms,
 		.drain_dirty_bytes = o->cfg.drain_dirty_bytes,
+		.drain_disks = o->cfg.drain_disks,
 	};
 	int r;
 

@@ -18,17 +18,37 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "state.h"
 
 #define DRAIN_SAVED_PATH	XQ_STATE_DIR "/dirty.saved"
 #define DRAIN_VALUE_LEN		24	/* an unsigned long in decimal, and more */
+#define DRAIN_MAX_BDIS		16
+#define DRAIN_BDI_LEN		24	/* "major:minor" */
 
 /* Where to act; NULL members mean the real system. */
 struct drain_paths {
 	const char *sysctl;	/* default "/proc/sys" */
 	const char *saved;	/* default DRAIN_SAVED_PATH */
+	const char *sysfs;	/* default "/sys" */
+	const char *vmstat;	/* default "/proc/vmstat" */
+};
+
+/*
+ * A disk whose own dirty limit the drain caps instead of the system's
+ * (drain_begin_disks): /sys/class/bdi/NAME/max_ratio_fine, its share of
+ * the system's dirty threshold in millionths, enforced even below that
+ * threshold by strict_limit. Both knobs exist from Linux 6.2 on.
+ */
+struct drain_bdi {
+	char name[DRAIN_BDI_LEN];	/* its /sys/class/bdi entry, "254:0" */
+	int ratio_fd, strict_fd;	/* max_ratio_fine, strict_limit; -1: closed */
+	char ratio[DRAIN_VALUE_LEN];	/* the saved values */
+	char strict[DRAIN_VALUE_LEN];
+	char cap[DRAIN_VALUE_LEN];	/* the max_ratio_fine the drain puts in force */
 };
 
 struct drain {
@@ -38,8 +58,11 @@ struct drain {
 	char ratio[DRAIN_VALUE_LEN];
 	char cap[DRAIN_VALUE_LEN];	/* the dirty_bytes the drain puts in force */
 	char saved[PATH_MAX];		/* the saved file, once locked */
+	unsigned int nbdis;		/* > 0: the disks' own limits, not the system's */
+	struct drain_bdi bdi[DRAIN_MAX_BDIS];
 	bool pending;			/* it holds limits that are not back yet */
-	bool recovered;			/* a dead drain's limits were put back */
+	bool recovered;			/* a dead drain's limits were put back: */
+	char restored[512];		/* which, and their values */
 	const char *failed;		/* the path of the last failure */
 	char failed_path[PATH_MAX];
 };
@@ -54,7 +77,20 @@ void drain_init(struct drain *dr);
 int drain_begin(struct drain *dr, const struct drain_paths *paths, unsigned int ms,
 		uint64_t cap_bytes);
 /*
- * Puts the saved limits back through the descriptors: dirty_bytes when it
+ * The same, capping only the disks under the filesystems devs (their
+ * sb->s_dev): each one's max_ratio_fine at its share of cap_bytes (unless
+ * a lower one is in force) with strict_limit on, the system's limits left
+ * alone. -EOPNOTSUPP when one of them has no such limit (not a block
+ * device, or a kernel before 6.2): nothing was changed, and the caller may
+ * fall back to drain_begin().
+ */
+int drain_begin_disks(struct drain *dr, const struct drain_paths *paths, unsigned int ms,
+		      uint64_t cap_bytes, const dev_t *devs, unsigned int ndevs);
+/* The saved limits of dr, "vm.dirty_bytes=... vm.dirty_ratio=..." or each disk's. */
+void drain_describe(const struct drain *dr, char *text, size_t len);
+/*
+ * Puts the saved limits back through the descriptors: each disk's
+ * strict_limit and max_ratio_fine, or the system's dirty_bytes when it
  * was in force, else dirty_ratio (writing one zeroes the other). Opens
  * nothing, so it may run while frozen. No-op without a drain. 0 or -errno.
  */
@@ -68,7 +104,7 @@ void drain_finish(struct drain *dr);
 
 /*
  * At start: undoes what a dead drain left and removes its file. 1 when it
- * put limits back (dr->bytes, dr->ratio, dr->saved say which), 0 when there
+ * put limits back (dr->restored, dr->saved say which), 0 when there
  * was nothing to do (no file, a drain that runs, or limits changed since
  * the cap), -errno with dr->failed naming the path: then the file stays.
  */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 
 #include "clock.h"
@@ -44,14 +45,38 @@ void freezer_init(struct freezer *f)
 	drain_init(&f->drain);
 }
 
-static void start_drain(struct freezer *f, const struct freezer_options *opt)
+/* The disks' own limits; -EOPNOTSUPP when one of them has none. */
+static int start_disks_drain(struct freezer *f, const struct discovery *d,
+			     const struct freezer_options *opt)
+{
+	dev_t devs[XQ_MAX_DEVS];
+	unsigned int n = 0;
+	size_t i;
+	int r;
+
+	for (i = 0; i < d->nfs && n < XQ_MAX_DEVS; i++)
+		if (!d->fs[i].excluded)
+			devs[n++] = makedev(d->fs[i].major, d->fs[i].minor);
+	r = drain_begin_disks(&f->drain, opt->drain_paths, opt->drain_ms, opt->drain_dirty_bytes,
+			      devs, n);
+	if (r == -EOPNOTSUPP)
+		INF("no per-disk dirty limit (%s: %s): the drain caps vm.dirty_bytes instead",
+		    f->drain.failed, strerror(-r));
+	return r;
+}
+
+static void start_drain(struct freezer *f, const struct discovery *d,
+			const struct freezer_options *opt)
 {
 	uint64_t start = monotonic_ns();
-	int r;
+	int r = -EOPNOTSUPP;
 
 	if (!opt->drain_ms)
 		return;
-	r = drain_begin(&f->drain, opt->drain_paths, opt->drain_ms, opt->drain_dirty_bytes);
+	if (opt->drain_disks)
+		r = start_disks_drain(f, d, opt);
+	if (r == -EOPNOTSUPP)
+		r = drain_begin(&f->drain, opt->drain_paths, opt->drain_ms, opt->drain_dirty_bytes);
 	if (r == -EBUSY)
 		WRN("no dirty-memory drain before this freeze: another one is running (%s "
 		    "is locked)", f->drain.failed);
@@ -64,20 +89,21 @@ static void start_drain(struct freezer *f, const struct freezer_options *opt)
 	else
 		f->result.drain_ns = monotonic_ns() - start;
 	if (f->drain.recovered)
-		WRN("a drain that died had left vm.dirty_bytes capped: vm.dirty_bytes=%s "
-		    "vm.dirty_ratio=%s put back from %s", f->drain.bytes, f->drain.ratio,
-		    f->drain.saved);
+		WRN("a drain that died had left dirty memory capped: %s put back from %s",
+		    f->drain.restored, f->drain.saved);
 }
 
 /* At once after the freeze call: held (frozen) or not, the log takes it. */
 static void end_drain(struct freezer *f, int freeze_err)
 {
+	char limits[512];
 	int r = drain_restore(&f->drain);
 
-	if (r)
-		ERR("cannot restore vm.dirty_bytes=%s / vm.dirty_ratio=%s after the drain: %s; "
-		    "%s keeps them for xquiesced's next start", f->drain.bytes, f->drain.ratio,
-		    strerror(-r), f->drain.saved);
+	if (r) {
+		drain_describe(&f->drain, limits, sizeof(limits));
+		ERR("cannot restore %s after the drain: %s; %s keeps them for xquiesced's next "
+		    "start", limits, strerror(-r), f->drain.saved);
+	}
 	if (freeze_err)
 		drain_finish(&f->drain);
 }
@@ -105,7 +131,7 @@ int freezer_freeze(struct freezer *f, const struct discovery *d,
 			    "kernel, and no thaw if the agent dies while frozen", XQ_DEVICE_NAME,
 			    strerror(-fd));
 	}
-	start_drain(f, opt);
+	start_drain(f, d, opt);
 	r = fd >= 0 ? module_freeze(f, fd, d, opt) : fifreeze_freeze(f, d, opt);
 	end_drain(f, r);
 	f->result.error = r;

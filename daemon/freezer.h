@@ -40,6 +40,7 @@ struct freezer_options {
 	bool all_blkfront;
 	unsigned int drain_ms;		/* cap dirty memory this long first; 0: no drain */
 	uint64_t drain_dirty_bytes;	/* the cap (vm.dirty_bytes) */
+	bool drain_disks;		/* cap only the frozen disks' own dirty memory */
 	const struct drain_paths *drain_paths;	/* NULL: the real system */
 };
 

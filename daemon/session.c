@@ -121,6 +121,7 @@ void session_freeze(struct session *s, unsigned int timeout_ms, struct proto_fre
 		.all_blkfront = !cfg->nexclude_mounts && !cfg->nexclude_fstypes,
 		.drain_ms = cfg->drain_ms,
 		.drain_dirty_bytes = cfg->drain_dirty_bytes,
+		.drain_disks = cfg->drain_disks,
 	};
 	int r;
 

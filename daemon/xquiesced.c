@@ -231,11 +231,12 @@ static void recover_drain(void)
 	int r = drain_recover(&dr, NULL);
 
 	if (r > 0)
-		WRN("an agent died during a dirty-memory drain: vm.dirty_bytes=%s "
-		    "vm.dirty_ratio=%s restored from %s", dr.bytes, dr.ratio, dr.saved);
+		WRN("an agent died during a dirty-memory drain: %s restored from %s", dr.restored,
+		    dr.saved);
 	else if (r < 0)
 		ERR("cannot restore the dirty-memory limits saved by an agent that died during a "
-		    "drain: %s: %s; check vm.dirty_bytes and vm.dirty_ratio, then remove %s",
+		    "drain: %s: %s; check vm.dirty_bytes and vm.dirty_ratio, or the disks' "
+		    "max_ratio_fine and strict_limit in /sys/class/bdi, then remove %s",
 		    dr.failed, strerror(-r), DRAIN_SAVED_PATH);
 }
 

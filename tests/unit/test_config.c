@@ -66,6 +66,7 @@ static void test_defaults(void **state)
 	assert_true(t->cfg.presync);
 	assert_int_equal(t->cfg.drain_ms, 100);
 	assert_int_equal(t->cfg.drain_dirty_bytes, 8388608);
+	assert_false(t->cfg.drain_disks);
 	assert_int_equal(t->cfg.log_level, LOG_INFO);
 	assert_string_equal(t->cfg.hooks_dir, "/etc/xquiesce/hooks.d");
 	assert_int_equal(t->cfg.nexclude_mounts, 0);
@@ -218,9 +219,16 @@ static void test_drain_keys(void **state)
 	parse_fails(t, "drain_dirty_bytes = 99999999999999999999",
 		    "line 9: drain_dirty_bytes: \"99999999999999999999\" is not a size (expected "
 		    "e.g. 8M, 512K, 1G or bytes)");
+	parse_ok(t, "drain_scope = disks");
+	assert_true(t->cfg.drain_disks);
+	parse_fails(t, "drain_scope = Disks",
+		    "line 11: drain_scope: \"Disks\" is not a scope (expected system or disks)");
 	/* The refused lines changed nothing. */
 	assert_int_equal(t->cfg.drain_ms, 10000);
 	assert_int_equal(t->cfg.drain_dirty_bytes, 1048576);
+	assert_true(t->cfg.drain_disks);
+	parse_ok(t, "drain_scope = system");
+	assert_false(t->cfg.drain_disks);
 }
 
 /* Xen Orchestra's sync hook: off by default, its keys, its networks. */
@@ -283,7 +291,7 @@ static void test_bad_lines(void **state)
 	parse_fails(t, "presync =   # nothing", "line 3: presync: missing value");
 	parse_fails(t, "Freeze_Timeout = 10",
 		    "line 4: unknown key \"Freeze_Timeout\" (expected freeze_timeout, "
-		    "dom0_timeout, hook_timeout, drain, drain_dirty_bytes, on_freeze_failure, "
+		    "dom0_timeout, hook_timeout, drain, drain_dirty_bytes, drain_scope, on_freeze_failure, "
 		    "presync, hooks_dir, exclude_mount, exclude_fstype, log_level, xo_sync_hook, "
 		    "xo_address, xo_port, xo_hold_timeout, xo_token_file, xo_cert, xo_key or "
 		    "xo_allow_from)");

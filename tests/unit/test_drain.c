@@ -3,17 +3,20 @@
  * The dirty-memory drain on a fake /proc/sys tree (plain files in a
  * temporary directory): what is saved, what is capped, which limit of the
  * pair is put back, the restore after a freeze that failed, and the
- * recovery at start after an agent died mid-drain. The host's own
- * vm.dirty_* are never touched. A plain file does not zero the other
+ * recovery at start after an agent died mid-drain; the same for the
+ * per-disk drain on a fake sysfs. The host's own vm.dirty_* and disks'
+ * limits are never touched. A plain file does not zero the other
  * limit of the pair as the kernel does; where that matters the test does
  * it, and it reads only the first line, as the kernel parses it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,7 +30,7 @@
 
 struct tree {
 	char dir[64];
-	char sysctl[96], run[96], saved[128];
+	char sysctl[96], run[96], saved[128], sysfs[96], vmstat[96];
 	struct drain_paths paths;
 	struct drain dr;
 };
@@ -77,9 +80,15 @@ static bool saved_exists(const struct tree *t)
 /* What the kernel does for a process that dies: closes its files, drops its lock. */
 static void die(struct drain *dr)
 {
+	unsigned int i;
+
 	close(dr->bytes_fd);
 	close(dr->ratio_fd);
 	close(dr->saved_fd);
+	for (i = 0; i < dr->nbdis; i++) {
+		close(dr->bdi[i].ratio_fd);
+		close(dr->bdi[i].strict_fd);
+	}
 	drain_init(dr);
 }
 
@@ -100,7 +109,10 @@ static int setup(void **state)
 	snprintf(t->saved, sizeof(t->saved), "%s/dirty.saved", t->run);
 	if (mkdir(t->sysctl, 0755) || mkdir(vm, 0755))
 		return -1;
-	t->paths = (struct drain_paths){ .sysctl = t->sysctl, .saved = t->saved };
+	snprintf(t->sysfs, sizeof(t->sysfs), "%s/sysfs", t->dir);
+	snprintf(t->vmstat, sizeof(t->vmstat), "%s/vmstat", t->dir);
+	t->paths = (struct drain_paths){ .sysctl = t->sysctl, .saved = t->saved,
+					 .sysfs = t->sysfs, .vmstat = t->vmstat };
 	drain_init(&t->dr);
 	*state = t;
 	return 0;
@@ -464,6 +476,318 @@ static void test_recovery_failure_keeps_the_file(void **state)
 	assert_true(saved_exists(t));
 }
 
+
+/*
+ * The per-disk drain on a fake sysfs: /sys/dev/block/M:m links to the
+ * device's directory (a partition's inside its disk's, with a "partition"
+ * file), /sys/class/bdi/M:m holds the disk's limits, and /proc/vmstat the
+ * system's dirty threshold: 40960 pages of 4 KiB, 160 MiB, so a cap of
+ * 8 MiB is 50000 millionths of it.
+ */
+#define THRESHOLD_PAGES	"40960"
+
+static void sh(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void put_vmstat(const struct tree *t, const char *pages)
+{
+	sh("printf 'nr_dirty 7\\nnr_dirty_threshold %s\\nnr_dirty_background_threshold 1\\n' >'%s'",
+	   pages, t->vmstat);
+}
+
+/* A disk with its limits; strict: its strict_limit, NULL for a kernel before 6.2. */
+static void make_disk(const struct tree *t, const char *dev, const char *ratio,
+		      const char *strict)
+{
+	sh("mkdir -p '%s/devices/%s' '%s/dev/block' '%s/class/bdi/%s' && echo %s >'%s/devices/%s/dev'"
+	   " && ln -s ../../devices/%s '%s/dev/block/%s' && echo %s >'%s/class/bdi/%s/max_ratio_fine'",
+	   t->sysfs, dev, t->sysfs, t->sysfs, dev, dev, t->sysfs, dev, dev, t->sysfs, dev, ratio,
+	   t->sysfs, dev);
+	if (strict)
+		sh("echo %s >'%s/class/bdi/%s/strict_limit'", strict, t->sysfs, dev);
+	put_vmstat(t, THRESHOLD_PAGES);
+}
+
+static void make_partition(const struct tree *t, const char *dev, const char *disk)
+{
+	sh("mkdir -p '%s/devices/%s/%s' && echo 1 >'%s/devices/%s/%s/partition' && "
+	   "echo %s >'%s/devices/%s/%s/dev' && ln -s ../../devices/%s/%s '%s/dev/block/%s'",
+	   t->sysfs, disk, dev, t->sysfs, disk, dev, dev, t->sysfs, disk, dev, disk, dev, t->sysfs,
+	   dev);
+}
+
+static const char *knob(const struct tree *t, const char *dev, const char *name)
+{
+	static char buf[2][64];
+	static int which;
+	char path[256];
+
+	which = !which;
+	snprintf(path, sizeof(path), "%s/class/bdi/%s/%s", t->sysfs, dev, name);
+	file_text(path, buf[which], sizeof(buf[which]));
+	buf[which][strcspn(buf[which], "\n")] = '\0';
+	return buf[which];
+}
+
+static void test_disk_is_capped_then_restored(void **state)
+{
+	struct tree *t = *state;
+	const dev_t devs[] = { makedev(202, 0) };
+	char text[256];
+
+	put(t, "dirty_bytes", "0\n");
+	put(t, "dirty_ratio", "20\n");
+	make_disk(t, "202:0", "1000000", "0");
+	assert_int_equal(drain_begin_disks(&t->dr, &t->paths, 1, CAP, devs, 1), 0);
+	assert_string_equal(knob(t, "202:0", "max_ratio_fine"), "50000");
+	assert_string_equal(knob(t, "202:0", "strict_limit"), "1");
+	assert_string_equal(file_text(t->saved, text, sizeof(text)),
+			    "bdi=202:0 max_ratio_fine=1000000 strict_limit=0 cap=50000\n");
+	/* the system's limits are not the drain's here */
+	assert_string_equal(bytes(t), "0");
+	assert_string_equal(ratio(t), "20");
+	assert_int_equal(drain_restore(&t->dr), 0);
+	assert_string_equal(knob(t, "202:0", "max_ratio_fine"), "1000000");
+	assert_string_equal(knob(t, "202:0", "strict_limit"), "0");
+	assert_true(saved_exists(t));
+	drain_finish(&t->dr);
+	assert_false(saved_exists(t));
+	/* a restore after the end writes nothing, and says so */
+	assert_int_equal(drain_restore(&t->dr), 0);
+}
+
+/* Two partitions of one disk and another disk: two disks share the cap. */
+static void test_partitions_cap_their_disk_once(void **state)
+{
+	struct tree *t = *state;
+	const dev_t devs[] = { makedev(202, 1), makedev(202, 2), makedev(202, 16) };
+	char text[256];
+
+	make_disk(t, "202:0", "1000000", "0");
+	make_partition(t, "202:1", "202:0");
+	make_partition(t, "202:2", "202:0");
+	make_disk(t, "202:16", "1000000", "0");
+	assert_int_equal(drain_begin_disks(&t->dr, &t->paths, 1, CAP, devs, 3), 0);
+	assert_int_equal(t->dr.nbdis, 2);
+	assert_string_equal(file_text(t->saved, text, sizeof(text)),
+			    "bdi=202:0 max_ratio_fine=1000000 strict_limit=0 cap=25000\n"
+			    "bdi=202:16 max_ratio_fine=1000000 strict_limit=0 cap=25000\n");
+	assert_string_equal(knob(t, "202:0", "max_ratio_fine"), "25000");
+	assert_string_equal(knob(t, "202:16", "max_ratio_fine"), "25000");
+	assert_int_equal(drain_restore(&t->dr), 0);
+	assert_string_equal(knob(t, "202:0", "max_ratio_fine"), "1000000");
+	assert_string_equal(knob(t, "202:16", "max_ratio_fine"), "1000000");
+}
+
+static void test_lower_disk_limit_is_not_raised(void **state)
+{
+	struct tree *t = *state;
+	const dev_t devs[] = { makedev(202, 0) };
+
+	make_disk(t, "202:0", "1000", "1");
+	assert_int_equal(drain_begin_disks(&t->dr, &t->paths, 1, CAP, devs, 1), 0);
+	assert_string_equal(knob(t, "202:0", "max_ratio_fine"), "1000");
+	assert_int_equal(drain_restore(&t->dr), 0);
+	assert_string_equal(knob(t, "202:0", "max_ratio_fine"), "1000");
+	assert_string_equal(knob(t, "202:0", "strict_limit"), "1");
+}
+
+/* Linux 5.10 and 6.1 have max_ratio, in whole percent, and no strict_limit. */
+static void test_no_strict_limit_changes_nothing(void **state)
+{
+	struct tree *t = *state;
+	const dev_t devs[] = { makedev(202, 0), makedev(202, 16) };
+
+	make_disk(t, "202:0", "1000000", "0");
+	make_disk(t, "202:16", "1000000", NULL);
+	assert_int_equal(drain_begin_disks(&t->dr, &t->paths, 1, CAP, devs, 2), -EOPNOTSUPP);
+	assert_non_null(strstr(t->dr.failed, "/class/bdi/202:16/strict_limit"));
+	assert_string_equal(knob(t, "202:0", "max_ratio_fine"), "1000000");
+	assert_string_equal(knob(t, "202:0", "strict_limit"), "0");
+	assert_false(saved_exists(t));
+}
+
+static void test_not_a_block_device_changes_nothing(void **state)
+{
+	struct tree *t = *state;
+	const dev_t devs[] = { makedev(202, 0), makedev(0, 45) };
+
+	make_disk(t, "202:0", "1000000", "0");
+	assert_int_equal(drain_begin_disks(&t->dr, &t->paths, 1, CAP, devs, 2), -EOPNOTSUPP);
+	assert_string_equal(knob(t, "202:0", "max_ratio_fine"), "1000000");
+	assert_false(saved_exists(t));
+	assert_int_equal(drain_begin_disks(&t->dr, &t->paths, 1, CAP, devs, 0), -EOPNOTSUPP);
+	assert_false(saved_exists(t));
+}
+
+static void test_disk_limit_errors_change_nothing(void **state)
+{
+	struct tree *t = *state;
+	const dev_t devs[] = { makedev(202, 0), makedev(202, 16) };
+
+	make_disk(t, "202:0", "1000000", "0");
+	make_disk(t, "202:16", "lots", "0");
+	assert_int_equal(drain_begin_disks(&t->dr, &t->paths, 1, CAP, devs, 2), -EINVAL);
+	assert_non_null(strstr(t->dr.failed, "/class/bdi/202:16/max_ratio_fine"));
+	assert_string_equal(knob(t, "202:0", "max_ratio_fine"), "1000000");
+	assert_false(saved_exists(t));
+	sh("echo 0 >'%s/class/bdi/202:16/max_ratio_fine'", t->sysfs);
+	put_vmstat(t, "0");
+	assert_int_equal(drain_begin_disks(&t->dr, &t->paths, 1, CAP, devs, 2), -ERANGE);
+	assert_string_equal(t->dr.failed, t->vmstat);
+	assert_false(saved_exists(t));
+}
+
+/* Through the dispatcher: a FIFREEZE freeze of a missing xvda with drain_scope = disks. */
+static void fail_freeze_with_disk_drain(const struct tree *t)
+{
+	const struct freezer_options opt = {
+		.backend = FREEZER_FIFREEZE, .drain_ms = 20, .drain_dirty_bytes = CAP,
+		.drain_disks = true, .drain_paths = &t->paths,
+	};
+	struct disc_fs fs = { .major = 202, .minor = 0, .fstype = "ext4",
+			      .source = "/dev/xvda", .mountpoint = "/nonexistent/xq-drain" };
+	struct discovery d = { .fs = &fs, .nfs = 1 };
+	struct freezer f;
+
+	freezer_init(&f);
+	assert_true(freezer_freeze(&f, &d, &opt) < 0);
+	assert_true(freezer_drain_ms(&f.result) >= 20);
+	assert_false(saved_exists(t));
+	assert_int_equal(f.drain.bytes_fd, -1);
+}
+
+/* On a kernel without strict_limit, the system's drain. */
+static void test_freezer_falls_back_to_the_system_drain(void **state)
+{
+	struct tree *t = *state;
+
+	put(t, "dirty_bytes", "134217728\n");
+	put(t, "dirty_ratio", "0\n");
+	make_disk(t, "202:0", "1000000", NULL);
+	fail_freeze_with_disk_drain(t);
+	assert_string_equal(bytes(t), "134217728");
+}
+
+/* With strict_limit: the disk's own limit, back after the failed freeze. */
+static void test_freezer_caps_the_disk(void **state)
+{
+	struct tree *t = *state;
+
+	put(t, "dirty_bytes", "lots\n");	/* would fail the system's drain */
+	make_disk(t, "202:0", "300000", "0");
+	fail_freeze_with_disk_drain(t);
+	assert_string_equal(knob(t, "202:0", "max_ratio_fine"), "300000");
+	assert_string_equal(knob(t, "202:0", "strict_limit"), "0");
+}
+
+/* A per-disk drain killed while capped: the next drain, of either kind, undoes it. */
+static void test_next_drain_undoes_a_dead_disk_drain(void **state)
+{
+	struct tree *t = *state;
+	const dev_t devs[] = { makedev(202, 0) };
+
+	put(t, "dirty_bytes", "0\n");
+	put(t, "dirty_ratio", "20\n");
+	make_disk(t, "202:0", "1000000", "0");
+	assert_int_equal(drain_begin_disks(&t->dr, &t->paths, 1, CAP, devs, 1), 0);
+	die(&t->dr);
+	assert_string_equal(knob(t, "202:0", "max_ratio_fine"), "50000");
+	assert_int_equal(drain_begin(&t->dr, &t->paths, 1, CAP), 0);
+	assert_true(t->dr.recovered);
+	assert_string_equal(t->dr.restored,
+			    "max_ratio_fine=1000000 strict_limit=0 of /sys/class/bdi/202:0");
+	assert_string_equal(knob(t, "202:0", "max_ratio_fine"), "1000000");
+	assert_string_equal(knob(t, "202:0", "strict_limit"), "0");
+	assert_string_equal(bytes(t), "8388608");
+	put(t, "dirty_ratio", "0\n");
+	assert_int_equal(drain_restore(&t->dr), 0);
+	assert_string_equal(ratio(t), "20");
+	drain_finish(&t->dr);
+	assert_false(saved_exists(t));
+}
+
+static void test_next_disk_drain_undoes_a_dead_system_drain(void **state)
+{
+	struct tree *t = *state;
+	const dev_t devs[] = { makedev(202, 0) };
+
+	put(t, "dirty_bytes", "268435456\n");
+	put(t, "dirty_ratio", "0\n");
+	make_disk(t, "202:0", "1000000", "0");
+	assert_int_equal(drain_begin(&t->dr, &t->paths, 1, CAP), 0);
+	die(&t->dr);
+	assert_int_equal(drain_begin_disks(&t->dr, &t->paths, 1, CAP, devs, 1), 0);
+	assert_true(t->dr.recovered);
+	assert_string_equal(t->dr.restored, "vm.dirty_bytes=268435456 vm.dirty_ratio=0");
+	assert_string_equal(bytes(t), "268435456");
+	assert_string_equal(knob(t, "202:0", "max_ratio_fine"), "50000");
+	assert_int_equal(drain_restore(&t->dr), 0);
+	assert_string_equal(knob(t, "202:0", "max_ratio_fine"), "1000000");
+	assert_string_equal(bytes(t), "268435456");
+}
+
+/*
+ * At start: of a dead per-disk drain's disks, only those still capped get
+ * their limits back; one changed since and one gone are left alone.
+ */
+static void test_recovery_of_disks(void **state)
+{
+	struct tree *t = *state;
+	struct drain dr;
+
+	make_disk(t, "202:0", "50000", "1");
+	make_disk(t, "202:16", "700000", "1");
+	save(t, "bdi=202:0 max_ratio_fine=1000000 strict_limit=0 cap=50000\n"
+		"bdi=202:16 max_ratio_fine=1000000 strict_limit=0 cap=50000\n"
+		"bdi=202:32 max_ratio_fine=1000000 strict_limit=0 cap=50000\n");
+	assert_int_equal(drain_recover(&dr, &t->paths), 1);
+	assert_string_equal(dr.restored,
+			    "max_ratio_fine=1000000 strict_limit=0 of /sys/class/bdi/202:0");
+	assert_string_equal(knob(t, "202:0", "max_ratio_fine"), "1000000");
+	assert_string_equal(knob(t, "202:0", "strict_limit"), "0");
+	assert_string_equal(knob(t, "202:16", "max_ratio_fine"), "700000");
+	assert_string_equal(knob(t, "202:16", "strict_limit"), "1");
+	assert_false(saved_exists(t));
+	/* none still capped: nothing to do, and the file goes */
+	save(t, "bdi=202:0 max_ratio_fine=1000000 strict_limit=0 cap=50000\n");
+	assert_int_equal(drain_recover(&dr, &t->paths), 0);
+	assert_false(saved_exists(t));
+}
+
+static void test_recovery_refuses_a_damaged_disk_file(void **state)
+{
+	static const char *const damaged[] = {
+		"bdi=202:0\n",
+		"bdi=202:0 max_ratio_fine=1000000 strict_limit=0\n",
+		"bdi=202:0 max_ratio_fine=1000000 strict_limit=0 cap=50000",
+		"bdi=202:0 max_ratio_fine=1000000 strict_limit=0 cap=50000 more\n",
+		"bdi=../x max_ratio_fine=1000000 strict_limit=0 cap=50000\n",
+		"bdi=202:0 max_ratio_fine=1000000 strict_limit=0 cap=50000\ndirty_bytes=0\n",
+		"bdi=202:0  max_ratio_fine=1000000 strict_limit=0 cap=50000\n",
+	};
+	struct tree *t = *state;
+	struct drain dr;
+	size_t i;
+
+	make_disk(t, "202:0", "50000", "1");
+	for (i = 0; i < sizeof(damaged) / sizeof(damaged[0]); i++) {
+		save(t, damaged[i]);
+		assert_int_equal(drain_recover(&dr, &t->paths), -EINVAL);
+		assert_string_equal(dr.failed, t->saved);
+		assert_string_equal(knob(t, "202:0", "max_ratio_fine"), "50000");
+		assert_true(saved_exists(t));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -492,6 +816,27 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_recovery_removes_an_empty_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recovery_refuses_a_damaged_file, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_disk_is_capped_then_restored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_partitions_cap_their_disk_once, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_lower_disk_limit_is_not_raised, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_no_strict_limit_changes_nothing, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_not_a_block_device_changes_nothing, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_disk_limit_errors_change_nothing, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_freezer_falls_back_to_the_system_drain, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_freezer_caps_the_disk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_next_drain_undoes_a_dead_disk_drain, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_next_disk_drain_undoes_a_dead_system_drain,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recovery_of_disks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recovery_refuses_a_damaged_disk_file, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_recovery_failure_keeps_the_file, setup,
 						teardown),
