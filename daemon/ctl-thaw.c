@@ -14,10 +14,11 @@ static const char usage[] =
 	"Usage: xquiescectl thaw [--config FILE] [--test-as-xen-disk DEV]...\n"
 	"Rescue thaw. With the xquiesce module loaded, asks it to thaw the freeze it\n"
 	"holds, whoever holds it: the holder's snapshot may then be inconsistent, and\n"
-	"the holder is told so when it thaws. Without the module, thaws every\n"
+	"the holder is told so when it thaws. Then, module or not, thaws every\n"
 	"filesystem of the Xen disks with FITHAW, highest stacking level first: for a\n"
-	"FIFREEZE fallback freeze left behind by an agent that died. That also undoes\n"
-	"freezes made by other tools (fsfreeze -f) on those filesystems.\n\n"
+	"FIFREEZE freeze left behind by an agent that died (one that fell back to it,\n"
+	"or ran with --freezer fifreeze), which the module knows nothing of. That also\n"
+	"undoes freezes made by other tools (fsfreeze -f) on those filesystems.\n\n"
 	"  -c, --config FILE           configuration (default " XQ_CONFIG_PATH ")\n"
 	"      --test-as-xen-disk DEV  FOR TESTS: treat block device DEV as a Xen disk\n"
 	"  -h, --help                  show this help\n";
@@ -66,7 +67,7 @@ static int fithaw_all(const struct ctl_opts *o)
 			fd = open(fs->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			if (fd < 0 || ioctl(fd, FITHAW, &unused) < 0) {
 				if (errno == EINVAL) {
-					printf("%s: was not frozen\n", fs->mountpoint);
+					printf("%s: not frozen with FIFREEZE\n", fs->mountpoint);
 				} else {
 					fprintf(stderr, "%s: FITHAW failed: %s\n", fs->mountpoint,
 						strerror(errno));
@@ -87,17 +88,19 @@ int thaw_main(int argc, char *argv[])
 {
 	struct ctl_opts o;
 	bool done;
-	int r;
+	int r, fithaw_r;
 
 	r = ctl_parse(argc, argv, CTL_OPT_CONFIG | CTL_OPT_TEST_DISK, usage, &o, &done);
 	if (done)
 		return r;
 	if (access("/dev/" XQ_DEVICE_NAME, F_OK) == 0) {
 		r = thaw_module();
+		printf("and with FITHAW, for freezes made without the module:\n");
 	} else {
+		r = 0;
 		printf("the xquiesce module is not loaded: thawing with FITHAW\n");
-		r = fithaw_all(&o);
 	}
+	fithaw_r = fithaw_all(&o);
 	ctl_opts_free(&o);
-	return r < 0;
+	return r < 0 || fithaw_r < 0;
 }
