@@ -14,18 +14,16 @@
 #define KMEMLEAK_LINES_SHOWN 60
 
 /*
- * What the kernel prints when something went wrong in it. Lockdep's reports
- * start with WARNING: or BUG:, and it turns itself off after the first one
- * (not the word "lockdep": a debug kernel's boot says "RCU lockdep checking
- * is enabled").
+ * What the kernel prints when something went wrong in it, one string per
+ * line of tests/vm/kernel-bad-signs, which the host's console scan uses too.
+ * Lockdep's reports start with WARNING: or BUG:, and it turns itself off
+ * after the first one (not the word "lockdep": a debug kernel's boot says
+ * "RCU lockdep checking is enabled"). KASAN and KFENCE report with BUG:
+ * KASAN:/KFENCE:, debug objects with ODEBUG:, kmemleak with "N new
+ * suspected memory leaks".
  */
 static const char *const bad_signs[] = {
-	"WARNING:", "BUG:", "Oops", "general protection fault", "Call Trace:",
-	"possible circular locking", "possible recursive locking",
-	"turning off the locking correctness validator",
-	"blocked for more than", "hung_task", "INFO: task", "Kernel panic", "RCU stall",
-	"rcu_sched self-detected stall", "refcount_t:", "UBSAN:", "KASAN:", "KFENCE:", "ODEBUG:",
-	"suspected memory leak",
+#include "kernel-bad-signs.h"
 };
 
 static const char *bad_sign(const char *msg)
