@@ -21,6 +21,7 @@ struct bench_opts {
 	unsigned int hold_ms;		/* the snapshot hold */
 	unsigned int drain_bytes;	/* vm.dirty_bytes while draining */
 	unsigned int drain_ms;		/* how long before the freeze */
+	unsigned int ramp_ms;		/* the stepped drain's length */
 	unsigned int timeout_ms;	/* the module's deadline */
 };
 

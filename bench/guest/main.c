@@ -62,6 +62,7 @@ static void usage(FILE *f)
 		"  --file-mib MIB       each writer rewrites a file of this size (default 64)\n"
 		"  --drain-bytes BYTES  vm.dirty_bytes while draining (default 8388608)\n"
 		"  --drain-ms MS        drain time before the freeze (default 100)\n"
+		"  --ramp-ms MS         the stepped drain's length (presync-ramp; default 4000)\n"
 		"  --trace-size N       record the wait curve of the first cycles at N mounts\n"
 		"                       (default: the largest size)\n\n"
 		"methods:\n");
@@ -165,6 +166,7 @@ static void parse_args(struct config *cfg, int argc, char **argv)
 		{ "file-mib", required_argument, NULL, 'f' },
 		{ "drain-bytes", required_argument, NULL, 'D' },
 		{ "drain-ms", required_argument, NULL, 'd' },
+		{ "ramp-ms", required_argument, NULL, 'R' },
 		{ "trace-size", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -175,7 +177,7 @@ static void parse_args(struct config *cfg, int argc, char **argv)
 	int c, err;
 
 	*cfg = (struct config){
-		.bench = { .hold_ms = 200, .drain_bytes = 8 << 20, .drain_ms = 100,
+		.bench = { .hold_ms = 200, .drain_bytes = 8 << 20, .drain_ms = 100, .ramp_ms = 4000,
 			   .timeout_ms = 30000 },
 		.load = { .write_size = 65536, .file_mib = 64 },
 		.repeats = 5, .warmup_ms = 3000, .gap_ms = 1500,
@@ -207,6 +209,7 @@ static void parse_args(struct config *cfg, int argc, char **argv)
 							    1U << 31);
 			break;
 		case 'd': cfg->bench.drain_ms = parse_uint("--drain-ms", optarg, 0, 10000); break;
+		case 'R': cfg->bench.ramp_ms = parse_uint("--ramp-ms", optarg, 0, 60000); break;
 		case 't':
 			cfg->trace_size = parse_uint("--trace-size", optarg, 1, BENCH_MAX_FS);
 			trace_set = true;
@@ -272,12 +275,12 @@ static void emit_meta(const struct config *cfg)
 	fprintf(out, "{\"type\":\"meta\",\"kernel\":\"%s\",\"cpus\":%ld,\"mem_kib\":%ld,"
 		"\"dirty_ratio\":%d,\"dirty_background_ratio\":%d,\"dirty_bytes\":%d,"
 		"\"write_size\":%u,\"file_mib\":%u,\"hold_ms\":%u,\"repeats\":%u,"
-		"\"warmup_ms\":%u,\"gap_ms\":%u,\"drain_bytes\":%u,\"drain_ms\":%u,\"methods\":[",
+		"\"warmup_ms\":%u,\"gap_ms\":%u,\"drain_bytes\":%u,\"drain_ms\":%u,\"ramp_ms\":%u,\"methods\":[",
 		u.release, sysconf(_SC_NPROCESSORS_ONLN),
 		sysconf(_SC_PHYS_PAGES) * (sysconf(_SC_PAGESIZE) / 1024), sysctl_int("dirty_ratio"),
 		sysctl_int("dirty_background_ratio"), sysctl_int("dirty_bytes"), cfg->load.write_size, cfg->load.file_mib, cfg->bench.hold_ms,
 		cfg->repeats, cfg->warmup_ms, cfg->gap_ms, cfg->bench.drain_bytes,
-		cfg->bench.drain_ms);
+		cfg->bench.drain_ms, cfg->bench.ramp_ms);
 	for (i = 0; i < cfg->nmethods; i++)
 		fprintf(out, "%s{\"name\":\"%s\",\"what\":\"%s\"}", i ? "," : "",
 			cfg->methods[i]->name, cfg->methods[i]->what);

@@ -473,6 +473,42 @@ static int rounds_freeze(struct method_ctx *m, struct cycle *c)
 	return presync_freeze(m, c);
 }
 
+/*
+ * The drain in steps: vm.dirty_bytes from the dirty memory there is down
+ * to the cap over --ramp-ms, so that writers slow down instead of stopping
+ * while the backlog is written; then (d), the cap still in force.
+ */
+#define RAMP_STEPS	20
+
+static int ramp_freeze(struct method_ctx *m, struct cycle *c)
+{
+	uint64_t from = dirty_kib() * 1024, to = m->o->drain_bytes, step_ns, limit;
+	unsigned int k;
+	char value[32];
+	int err, r;
+
+	err = sysctl_read(DIRTY_BYTES, m->saved_dirty[0], sizeof(m->saved_dirty[0]));
+	if (!err)
+		err = sysctl_read(DIRTY_RATIO, m->saved_dirty[1], sizeof(m->saved_dirty[1]));
+	if (err)
+		return err;
+	if (from < to)
+		from = to;
+	step_ns = m->o->ramp_ms * NSEC_PER_MSEC / RAMP_STEPS;
+	for (k = 1; k <= RAMP_STEPS && !err; k++) {
+		limit = from - (from - to) * k / RAMP_STEPS;
+		snprintf(value, sizeof(value), "%" PRIu64, limit);
+		err = sysctl_write(DIRTY_BYTES, value);
+		sleep_until_ns(now_ns() + step_ns);
+	}
+	if (!err)
+		err = presync_freeze(m, c);
+	r = drain_end(m);
+	if (!err && r)
+		module_thaw(m);
+	return err ? err : r;
+}
+
 /* No freeze: how long writes take anyway, over a hold's time. */
 static int baseline_freeze(struct method_ctx *m, struct cycle *c)
 {
@@ -505,6 +541,8 @@ const struct method methods[] = {
 	  bdi_drain_freeze, module_thaw },
 	{ "presync-rounds", "(d) after parallel syncfs passes while they shrink dirty memory",
 	  rounds_freeze, module_thaw },
+	{ "presync-ramp", "(d) after lowering vm.dirty_bytes to the cap in steps",
+	  ramp_freeze, module_thaw },
 	{ "baseline", "no freeze: the writers' own worst write over a hold", baseline_freeze,
 	  baseline_thaw },
 };
