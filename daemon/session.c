@@ -181,7 +181,7 @@ void session_freeze(struct session *s, unsigned int timeout_ms, struct proto_fre
 
 void session_thaw(struct session *s, struct proto_thaw_result *res)
 {
-	uint64_t thaw_start_ns = clock_ns(CLOCK_MONOTONIC);
+	uint64_t thaw_start_ns = monotonic_ns();
 
 	res->err = freezer_thaw(&s->freezer);
 	res->window_ms = freezer_window_ms(&s->freezer.result);
