@@ -103,9 +103,12 @@ xq_initramfs() {
 
 # The guest's initramfs for kernel tree KTREE, written to OUT. Carries the
 # project's module and daemon when they have been built for that kernel
-# (XQ_KMOD_KO, XQ_DAEMON_DIR), and the test harness pieces of image/.
+# (XQ_KMOD_KO, XQ_DAEMON_DIR), the test harness pieces of image/, and
+# whatever more initramfs.sh arguments follow (bench/xen's programs).
+#   xq_build_guest KTREE OUT [INITRAMFS ARGS...]
 xq_build_guest() {
 	local ktree=$1 out=$2 xen image=$xq_top/tests/xen/image p args=()
+	shift 2
 	xen=$(xq_xen_tree)
 	for p in "${xq_xenstore_tools[@]}"; do
 		args+=(-b "$xen/usr/bin/$p:/usr/bin/$p")
@@ -136,7 +139,7 @@ xq_build_guest() {
 		guest-tools-keys; do
 		args+=(-f "$image/$p:/xq/$p")
 	done
-	xq_initramfs "$ktree" "$out" "$image/guest-init" "${args[@]}"
+	xq_initramfs "$ktree" "$out" "$image/guest-init" "${args[@]}" "$@"
 }
 
 # The dom0 initramfs: Xen tools, checkers, the dom0 tool, the scenario
@@ -144,10 +147,12 @@ xq_build_guest() {
 # adds what an HVM guest needs in dom0: the device model, hvmloader, and the
 # firmware and data libxl and QEMU load (SeaBIOS, the option ROM of QEMU's
 # direct kernel boot, a keymap), from the Debian packages qemu-system-x86
-# pulls in.
+# pulls in. More initramfs.sh arguments may follow GUEST_TYPE.
+#   xq_build_dom0 KTREE GUEST_KERNEL GUEST_INITRD OUT [GUEST_TYPE [INITRAMFS ARGS...]]
 xq_build_dom0() {
 	local ktree=$1 guest_kernel=$2 guest_initrd=$3 out=$4 guest_type=${5:-pv}
 	local xen image=$xq_top/tests/xen/image p args=()
+	shift $(($# < 5 ? $# : 5))
 	xen=$(xq_xen_tree)
 	for p in xl xenstored oxenstored xenconsoled xen-init-dom0 libxl-save-helper; do
 		args+=(-b "$xen/usr/lib/xen-4.17/bin/$p:/usr/lib/xen-4.17/bin/$p")
@@ -185,7 +190,7 @@ xq_build_dom0() {
 			args+=(-f "$p:$p")
 		done
 	fi
-	xq_initramfs "$ktree" "$out" "$image/dom0-init" "${args[@]}"
+	xq_initramfs "$ktree" "$out" "$image/dom0-init" "${args[@]}" "$@"
 }
 
 # Boots the hypervisor with the dom0 image under QEMU (TCG) and copies the

@@ -133,6 +133,21 @@ gexec() {
 
 guest_console() { cat /var/log/xen/console/guest-xqguest.log 2>/dev/null; }
 
+# agent_restart: the agent stopped and agent-start's loop starting it again
+# (to read a changed configuration); waits up to 10 s for its new pid.
+agent_restart() {
+	gexec "old=\$(cat /var/run/xq-agent.pid); touch /run/xq-agent.hold; kill \$old; sleep 1
+		rm /run/xq-agent.hold; i=0
+		while [ \$i -lt 100 ] && [ \"\$(cat /var/run/xq-agent.pid)\" = \$old ]; do sleep 0.1; i=\$((i + 1)); done" >/dev/null
+}
+
+# guest_network_up ADDRESS: the guest's netfront (eth0) up at ADDRESS/24 on
+# dom0's xenbr0; prints what the guest said.
+guest_network_up() {
+	gexec "ip link set lo up; i=0; while [ ! -e /sys/class/net/eth0 ] && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i + 1)); done
+		ip addr flush dev eth0 && ip addr add $1/24 dev eth0 && ip link set eth0 up"
+}
+
 # snap ARGS...: runs xquiesce-host snapshot; output in /tmp/snap.out and
 # /tmp/snap.err, exit status in $snap_rc, wall time in $snap_ms.
 snap() {
