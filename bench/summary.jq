@@ -3,13 +3,7 @@
 # measure per size and method, every cycle and the wait curves.
 # Arguments: $run_label, $git, $cpu, $drive, $before, $after (see bench/run).
 
-# The p-quantile of a list of numbers, interpolated between ranks.
-def quantile(p):
-	sort as $s | ($s | length) as $n | (p * ($n - 1)) as $i
-	| ($i | floor) as $lo | ($i | ceil) as $hi
-	| $s[$lo] + ($s[$hi] - $s[$lo]) * ($i - $lo);
-
-def round1: . * 10 | round / 10;
+include "stats";
 
 def spread: {
 	median: (quantile(0.5) | round1), q1: (quantile(0.25) | round1),
