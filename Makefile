@@ -5,8 +5,10 @@
 #   make deps       install what building and testing need (apt-get, root)
 #   make test       install test dependencies (apt-get) and run every suite
 #   make demo       a Xen host and guest in QEMU, one quiesced snapshot
-#   make bench      the freeze-window benchmark in QEMU (bench/run; not
-#                   part of make test): build/bench/RUN/, docs/benchmarks.md
+#   make bench      the freeze-window benchmarks (not part of make test):
+#                   in QEMU (bench/run) and end to end under Xen with a
+#                   database's commits (bench/xen); BENCH_PARTS="qemu" or
+#                   "xen" runs one: build/bench/, docs/benchmarks.md
 #   make install    userspace programs, unit, configuration, man pages
 #                   (install-agent, install-host, install-module-config)
 #   make install-dkms
@@ -66,9 +68,11 @@ test: deps
 demo: deps
 	tests/xen/demo
 
+BENCH_PARTS ?= qemu xen
 bench:
-	XQ_EXTRA_PACKAGES="jq gnuplot-nox" tests/lib/install-deps.sh
-	bench/run $(BENCH_KERNELS)
+	XQ_EXTRA_PACKAGES="jq gnuplot-nox libsqlite3-dev" tests/lib/install-deps.sh
+	$(if $(filter qemu,$(BENCH_PARTS)),bench/run $(BENCH_KERNELS))
+	$(if $(filter xen,$(BENCH_PARTS)),bench/xen $(BENCH_XEN_KERNELS))
 
 install: install-agent install-host install-module-config
 
