@@ -561,8 +561,9 @@ static int find_bdis(struct drain *dr, const struct drain_paths *paths, const de
 			;
 		if (j < n)
 			continue;
+		/* more disks than the saved file takes: the system's cap instead */
 		if (n == DRAIN_MAX_BDIS)
-			return fail(dr, sysfs_root(paths), -E2BIG);
+			return fail(dr, sysfs_root(paths), -EOPNOTSUPP);
 		snprintf(names[n++], DRAIN_BDI_LEN, "%s", name);
 	}
 	return n ? (int)n : fail(dr, sysfs_root(paths), -EOPNOTSUPP);

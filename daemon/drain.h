@@ -81,8 +81,8 @@ int drain_begin(struct drain *dr, const struct drain_paths *paths, unsigned int 
  * sb->s_dev): each one's max_ratio_fine at its share of cap_bytes (unless
  * a lower one is in force) with strict_limit on, the system's limits left
  * alone. -EOPNOTSUPP when one of them has no such limit (not a block
- * device, or a kernel before 6.2): nothing was changed, and the caller may
- * fall back to drain_begin().
+ * device, or a kernel before 6.2), or there are more than DRAIN_MAX_BDIS:
+ * nothing was changed, and the caller may fall back to drain_begin().
  */
 int drain_begin_disks(struct drain *dr, const struct drain_paths *paths, unsigned int ms,
 		      uint64_t cap_bytes, const dev_t *devs, unsigned int ndevs);

@@ -628,6 +628,31 @@ static void test_not_a_block_device_changes_nothing(void **state)
 	assert_false(saved_exists(t));
 }
 
+/* More disks than the saved file takes: the system's drain, nothing changed. */
+static void test_too_many_disks_change_nothing(void **state)
+{
+	struct tree *t = *state;
+	dev_t devs[DRAIN_MAX_BDIS + 1];
+	char name[16];
+	unsigned int i;
+
+	for (i = 0; i <= DRAIN_MAX_BDIS; i++) {
+		snprintf(name, sizeof(name), "202:%u", i * 16);
+		make_disk(t, name, "1000000", "0");
+		devs[i] = makedev(202, i * 16);
+	}
+	assert_int_equal(drain_begin_disks(&t->dr, &t->paths, 1, CAP, devs, DRAIN_MAX_BDIS + 1),
+			 -EOPNOTSUPP);
+	assert_string_equal(knob(t, "202:0", "max_ratio_fine"), "1000000");
+	assert_false(saved_exists(t));
+	/* as many as it takes are capped */
+	assert_int_equal(drain_begin_disks(&t->dr, &t->paths, 1, CAP, devs, DRAIN_MAX_BDIS), 0);
+	assert_int_equal(t->dr.nbdis, DRAIN_MAX_BDIS);
+	assert_string_equal(knob(t, "202:240", "max_ratio_fine"), "3125");
+	assert_int_equal(drain_restore(&t->dr), 0);
+	assert_string_equal(knob(t, "202:240", "max_ratio_fine"), "1000000");
+}
+
 static void test_disk_limit_errors_change_nothing(void **state)
 {
 	struct tree *t = *state;
@@ -826,6 +851,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_not_a_block_device_changes_nothing, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_too_many_disks_change_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disk_limit_errors_change_nothing, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_freezer_falls_back_to_the_system_drain, setup,
