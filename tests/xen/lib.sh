@@ -206,6 +206,16 @@ xq_boot() {
 		-initrd "$dom0_kernel console=hvc0 panic=-1 quiet xq.run=$scenario xq.guest=$guest $extra,$dom0_initrd"
 }
 
+# Xen's console line for a PVH or HVM guest that triple-faulted.
+xq_triple_fault='^[(]XEN[)] d[0-9]+v[0-9]+ Triple fault'
+
+# xq_triple_fault_first LOG: true when Xen's console in LOG reports a guest
+# triple fault and no check failed before it.
+xq_triple_fault_first() {
+	awk -v re="$xq_triple_fault" '$0 ~ re { found = 1; exit } /^not ok/ { exit }
+		END { exit !found }' "$1"
+}
+
 # Builds the project's module for the guest kernel series and the daemon,
 # when their sources are there, and exports XQ_KMOD_KO and XQ_DAEMON_DIR for
 # xq_build_guest. Without them the guest runs the test double
