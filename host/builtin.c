@@ -19,20 +19,49 @@ const char builtin_snapshot[] =
 	"name=xq-$XQ_SNAPSHOT_UUID\n"
 	"size=${XQ_LVM_SNAPSHOT_SIZE:-20%ORIGIN}\n"
 	"case $size in *%*) size=\"-l $size\" ;; *) size=\"-L $size\" ;; esac\n"
+	/*
+	 * Sets vg, lv and segtype when $1 is an LVM logical volume. Under load
+	 * a run of lvs costs about as much as the snapshot itself, so a volume
+	 * named /dev/VG/LV is read from sysfs: device-mapper's uuid says LVM,
+	 * its name must be VG-LV, and a thin pool under it makes it thin. Other
+	 * names (and names with a '-', which device-mapper doubles), and what
+	 * sysfs does not confirm, are asked of lvs.
+	 */
+	"lvm_sysfs() {\n"
+	"\tmm=$(stat -L -c '%t %T' -- \"$1\") || return 1\n"
+	"\tset -- \"$1\" $mm\n"
+	"\tsys=/sys/dev/block/$((0x$2)):$((0x$3))\n"
+	"\tvg=${1#/dev/} lv=${1##*/}\n"
+	"\tvg=${vg%/*}\n"
+	"\t[ -r \"$sys/dm/uuid\" ] && read -r uuid <\"$sys/dm/uuid\" && read -r dm <\"$sys/dm/name\" &&\n"
+	"\t\t[ \"$dm\" = \"$vg-$lv\" ] || return 1\n"
+	"\tcase $uuid in LVM-*) ;; *) return 1 ;; esac\n"
+	"\tsegtype=linear\n"
+	"\tfor under in \"$sys\"/slaves/*/dm/uuid; do\n"
+	"\t\t[ -r \"$under\" ] && read -r uuid <\"$under\" || continue\n"
+	"\t\tcase $uuid in *-tpool) segtype=thin ;; esac\n"
+	"\tdone\n"
+	"}\n"
+	"lvm_volume() {\n"
+	"\tcase $1 in\n"
+	"\t/dev/mapper/* | /dev/*/*/* | /dev/*-*) ;;\n"
+	"\t/dev/*/*) lvm_sysfs \"$1\" && return 0 ;;\n"
+	"\tesac\n"
+	"\tset -- $(lvs --noheadings --separator ' ' -o vg_name,lv_name,segtype -- \"$1\" 2>/dev/null)\n"
+	"\t[ $# -ge 3 ] && vg=$1 lv=$2 segtype=$3\n"
+	"}\n"
 	/* disk N's snapshot: its id on stdout, or why not on stderr */
 	"snap_one() {\n"
 	"\teval \"src=\\$XQ_VDI_$1_PARAMS dev=\\$XQ_VDI_$1_DEV\"\n"
 	/* qdisk writes FORMAT:PATH */
 	"\tcase $src in [a-z]*:/*) src=/${src#*:/} ;; esac\n"
-	"\tif [ -b \"$src\" ] && lv=$(lvs --noheadings --separator ' ' -o vg_name,lv_name,segtype -- \"$src\" 2>/dev/null) &&\n"
-	"\t\t[ -n \"$lv\" ]; then\n"
-	"\t\tset -- $lv\n"
-	"\t\tif [ \"$3\" = thin ]; then\n"
-	"\t\t\tlvcreate -qq -s -n \"$2-$name\" -- \"$1/$2\" >&2\n"
+	"\tif [ -b \"$src\" ] && lvm_volume \"$src\"; then\n"
+	"\t\tif [ \"$segtype\" = thin ]; then\n"
+	"\t\t\tlvcreate -qq -s -n \"$lv-$name\" -- \"$vg/$lv\" >&2\n"
 	"\t\telse\n"
-	"\t\t\tlvcreate -qq -s $size -n \"$2-$name\" -- \"$1/$2\" >&2\n"
-	"\t\tfi || { echo \"disk $dev: lvcreate of a snapshot of $1/$2 failed\" >&2; return 1; }\n"
-	"\t\techo \"$1/$2-$name\"\n"
+	"\t\t\tlvcreate -qq -s $size -n \"$lv-$name\" -- \"$vg/$lv\" >&2\n"
+	"\t\tfi || { echo \"disk $dev: lvcreate of a snapshot of $vg/$lv failed\" >&2; return 1; }\n"
+	"\t\techo \"$vg/$lv-$name\"\n"
 	"\telif [ -f \"$src\" ]; then\n"
 	"\t\terr=$(cp --reflink=always -- \"$src\" \"$src.$name\" 2>&1) || {\n"
 	"\t\t\trm -f -- \"$src.$name\"\n"
