@@ -165,15 +165,20 @@ xq_build_dom0() {
 	for p in /usr/sbin/e2fsck /usr/sbin/dumpe2fs /usr/sbin/xfs_repair /usr/sbin/xfs_db; do
 		args+=(-b "$p")
 	done
+	# dom0's storage as on an xl host (make_disks): a volume group with thick
+	# and thin volumes, and an xfs whose files are disks; GNU cp for the
+	# built-in snapshot's reflinks (busybox's has no --reflink). This
+	# lvm.conf comes after xq_initramfs's and replaces it.
+	args+=(-b /usr/sbin/mkfs.xfs -b /usr/bin/cp -f "$image/lvm-dom0.conf:/etc/lvm/lvm.conf")
 	args+=(-b "${XQ_HOST_BIN:-$xq_top/host/xquiesce-host}:/usr/sbin/xquiesce-host"
 		-f "$image/block:/etc/xen/scripts/block" -f "$image/xl.conf:/etc/xen/xl.conf"
 		-f "$image/oxenstored.conf:/etc/xen/oxenstored.conf"
 		-f "$guest_kernel:/guest/vmlinuz" -f "$guest_initrd:/guest/initrd.gz")
-	# crc32c_generic for xfs, as in xq_build_guest.
+	# crc32c_generic for xfs and dm-thin-pool (libcrc32c), as in xq_build_guest.
 	args+=(-m xen-evtchn -m xen-gntdev -m xen-gntalloc -m xen-privcmd -m xenfs -m xen-blkback
-		-m loop -m crc32c_generic -m xfs)
+		-m loop -m crc32c_generic -m xfs -m dm-snapshot -m dm-thin-pool)
 	for p in xqtest-lib.sh scenarios main guest-up guest-tools guest-tools-keys happy-path \
-		save-restore dom0-silent host-build limits demo smoke snapshot-copy; do
+		save-restore dom0-silent host-build limits demo smoke snapshot-copy backends; do
 		args+=(-f "$image/$p:/xq/$p")
 	done
 	# xo-hook: a bridge with no uplink for the guest's vif, and curl to play

@@ -14,11 +14,25 @@ check() {
 note() { echo "# $*"; }
 now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
 
-# Two disk images on loop devices, as the VDIs of the guest: xvda gets ext4,
-# xvdb gets LVM with xfs (the guest formats them on first boot).
+# The guest's disks, in dom0's storage as on an xl host: a volume group
+# (its physical volume a loop device over a file in /images) with xvda on a
+# thin volume (ext4 in the guest), xvdc on a thick one (unused until the
+# backends scenario formats it), and an xfs at /srv/xfs holding xvdb as a
+# file (LVM with xfs in the guest), which the block script puts on a loop
+# device. /images/xvda.img and /images/xvdb.img name the two for the copies
+# that the scenarios take with the guest running.
 make_disks() {
-	truncate -s 128M /images/xvda.img /images/xvdb.img
-	losetup /dev/loop0 /images/xvda.img && losetup /dev/loop1 /images/xvdb.img
+	truncate -s 640M /images/dom0-pv.img && losetup /dev/loop0 /images/dom0-pv.img &&
+		lvm pvcreate -q /dev/loop0 && lvm vgcreate -q xqdom0 /dev/loop0 &&
+		lvm lvcreate -q -y -L 192M -T xqdom0/pool && lvm lvcreate -q -y -V 128M -T xqdom0/pool -n xvda &&
+		lvm lvcreate -q -y -L 16M -n xvdc xqdom0 &&
+		lvm lvcreate -q -y -L 200M -n files xqdom0 || return 1
+	# xfsprogs 6.1 refuses filesystems under 300 MB outside its own test suite.
+	TEST_DIR=/tmp TEST_DEV=/dev/null QA_CHECK_FS=1 mkfs.xfs -q /dev/xqdom0/files &&
+		mkdir -p /srv/xfs && mount -t xfs /dev/xqdom0/files /srv/xfs &&
+		truncate -s 128M /srv/xfs/xvdb.img || return 1
+	ln -sf /dev/xqdom0/xvda /images/xvda.img
+	ln -sf /srv/xfs/xvdb.img /images/xvdb.img
 }
 
 # The guest's type, from tests/xen/run: pv; pvh (direct kernel boot in an
@@ -44,8 +58,7 @@ guest_vcpus=2
 [ "$guest_type" = pv ] || guest_vcpus=1
 
 # start_guest [KERNEL ARGS]: creates the domain paused, lets the dom0 tool
-# give it what xenopsd would, writes the VDI uuids as XAPI's storage layer
-# does, and waits for the guest's test shell.
+# give it what xenopsd would, and waits for the guest's test shell.
 start_guest() {
 	cat >/tmp/guest.cfg <<CFG
 name = "xqguest"
@@ -55,7 +68,7 @@ ramdisk = "/guest/initrd.gz"
 extra = "console=hvc0 panic=-1 quiet $*"
 memory = 640
 vcpus = $guest_vcpus
-disk = [ 'phy:/dev/loop0,xvda,w', 'phy:/dev/loop1,xvdb,w' ]
+disk = [ 'phy:/dev/xqdom0/xvda,xvda,w', 'phy:/srv/xfs/xvdb.img,xvdb,w', 'phy:/dev/xqdom0/xvdc,xvdc,w' ]
 $type_config
 on_poweroff = "destroy"
 on_crash = "destroy"
@@ -81,16 +94,21 @@ CFG
 }
 
 # adopt_guest: for the paused domain xqguest, fresh from xl create or xl
-# restore, sets domid, D and vm_uuid and does what XAPI's side would.
+# restore, sets domid, D and vm_uuid and runs prepare, the one step an xl
+# host needs (it also names the disks' VDIs, which xl does not).
 adopt_guest() {
 	domid=$(xl domid xqguest)
 	D=/local/domain/$domid
 	vm_uuid=$(xenstore-read "$D/vm" | sed 's,^/vm/,,')
-	for dev in $(xenstore-list "$D/device/vbd"); do
-		be=$(xenstore-read "$D/device/vbd/$dev/backend")
-		xenstore-write "$be/sm-data/vdi-uuid" "$(cat /proc/sys/kernel/random/uuid)"
-	done
 	xquiesce-host prepare "$domid"
+}
+
+# workload_stops: the guest's writers stop (their leftovers shown if not).
+workload_stops() {
+	local out
+	out=$(gexec '/xq/workload stop') && return 0
+	echo "$out" | sed 's/^/#   /'
+	return 1
 }
 
 stop_guest() {
@@ -164,6 +182,12 @@ snap() {
 	snap_ms=$(($(now_ms) - t0))
 }
 field() { sed -n "s/^$1: //p" /tmp/snap.out; }
+# dom0's hold: from the guest's create-snapshots to dom0's answer.
+dom0_hold() {
+	local asked answered
+	asked=$(field create-snapshots-ms) answered=$(field answered-ms)
+	if [ -n "$asked" ] && [ -n "$answered" ]; then echo $((answered - asked)); else echo "?"; fi
+}
 show() { sed 's/^/#   /' /tmp/snap.out /tmp/snap.err; }
 
 # Nothing left behind: control/snapshot gone, /vss/<uuid> empty.
