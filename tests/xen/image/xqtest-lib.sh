@@ -35,6 +35,15 @@ make_disks() {
 	ln -sf /srv/xfs/xvdb.img /images/xvdb.img
 }
 
+# disk_copy DISK COPY: a guest disk as it is now. blkback writes a volume
+# beneath dom0's page cache, so what dom0 read of it before is dropped
+# first; a file disk goes through the cache (its loop device) and needs
+# nothing.
+disk_copy() {
+	[ ! -b "$1" ] || blockdev --flushbufs "$1" || return 1
+	cp "$1" "$2"
+}
+
 # The guest's type, from tests/xen/run: pv; pvh (direct kernel boot in an
 # HVM container, no device model); or hvm, PV drivers in an HVM domain:
 # QEMU in dom0 emulates its IDE disks, and its direct kernel boot (SeaBIOS
