@@ -97,9 +97,20 @@ CFG
 			xl dmesg | grep -A 3 "d${domid}v\|Dom${domid}\|d${domid} " | sed 's/^/#   /'
 			return 1
 		fi
-		[ "$(now_ms)" -lt "$end" ] || return 1
+		[ "$(now_ms)" -lt "$end" ] || { boot_stuck; return 1; }
 		sleep 0.5
 	done
+}
+
+# boot_stuck: what dom0 sees of a guest that did not come up in time: its
+# disks' backends, Xen's list, dom0's last kernel messages.
+boot_stuck() {
+	echo "# the guest's test shell did not come up in time; in dom0:"
+	{
+		xenstore-ls -f "/local/domain/0/backend/vbd/$domid" | grep '/state = \|hotplug-status'
+		xl list
+		dmesg | tail -n 15
+	} 2>&1 | sed 's/^/#   /'
 }
 
 # adopt_guest: for the paused domain xqguest, fresh from xl create or xl
