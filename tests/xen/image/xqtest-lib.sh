@@ -16,8 +16,8 @@ now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
 
 # The guest's disks, in dom0's storage as on an xl host: a volume group
 # (its physical volume a loop device over a file in /images) with xvda on a
-# thin volume (ext4 in the guest), xvdc on a thick one (unused until the
-# backends scenario formats it), and an xfs at /srv/xfs holding xvdb as a
+# thin volume (ext4 in the guest), xvdc on a thick one (plugged in by the
+# backends scenario, so that the others keep their two disks), and an xfs at /srv/xfs holding xvdb as a
 # file (LVM with xfs in the guest), which the block script puts on a loop
 # device. /images/xvda.img and /images/xvdb.img name the two for the copies
 # that the scenarios take with the guest running.
@@ -77,7 +77,7 @@ ramdisk = "/guest/initrd.gz"
 extra = "console=hvc0 panic=-1 quiet $*"
 memory = 640
 vcpus = $guest_vcpus
-disk = [ 'phy:/dev/xqdom0/xvda,xvda,w', 'phy:/srv/xfs/xvdb.img,xvdb,w', 'phy:/dev/xqdom0/xvdc,xvdc,w' ]
+disk = [ 'phy:/dev/xqdom0/xvda,xvda,w', 'phy:/srv/xfs/xvdb.img,xvdb,w' ]
 $type_config
 on_poweroff = "destroy"
 on_crash = "destroy"
