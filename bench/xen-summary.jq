@@ -10,7 +10,7 @@ def spread:
 		p50: (quantile(0.5) | round1), p95: (quantile(0.95) | round1),
 		min: (min | round1), max: (max | round1), n: length
 	} end;
-def minus(a; b): if a != null and b != null then a - b else null end;
+def minus(a; b): if a != null and b != null then a - b | round1 else null end;
 
 (map(select(.type == "meta"))[0] | del(.type)) as $meta
 | (map(select(.type == "stall")) | map({key: "\(.round) \(.method) \(.fs)", value: .stall_ms})
@@ -20,7 +20,8 @@ def minus(a; b): if a != null and b != null then a - b else null end;
 	| . + {
 		stall_ext4_ms: $ext4, stall_xfs_ms: $xfs,
 		stall_ms: (if $ext4 == null or $xfs == null then null else [$ext4, $xfs] | max end),
-		blocked_ms: minus(.frozen_ms; .presync_ms)
+		# The fallback's freeze call starts after its pre-sync.
+		blocked_ms: (if .method == "fallback" then .frozen_ms else minus(.frozen_ms; .presync_ms) end)
 	}
 	| . + {
 		beyond_ms: minus(.stall_ms; .copy_ms),
