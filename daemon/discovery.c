@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "discovery.h"
+#include "sysfs.h"
 
 /* Deeper than any real stack (partition, LVM over md over loop, ...). */
 #define MAX_STACK_DEPTH	16
@@ -163,21 +164,6 @@ static int read_mounts(struct scan *s, const char *path)
 	return r;
 }
 
-/* First line of a small sysfs file, without its newline. */
-static int read_line(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "re");
-	int r = 0;
-
-	if (!f)
-		return -errno;
-	if (!fgets(buf, len, f))
-		r = -ENODATA;
-	fclose(f);
-	buf[strcspn(buf, "\n")] = '\0';
-	return r;
-}
-
 static bool is_test_disk(const struct scan *s, const char *name)
 {
 	const char *const *t;
@@ -208,7 +194,7 @@ static int add_disk(struct scan *s, const char *name)
 	if (strlen(name) >= sizeof(disk.name))
 		return 0;
 	pathf(path, "%s/block/%s/device/nodename", s->sysfs, name);
-	if (read_line(path, value, sizeof(value)) == 0 && !strncmp(value, "device/vbd/", 11)) {
+	if (sysfs_read_line(path, value, sizeof(value)) == 0 && !strncmp(value, "device/vbd/", 11)) {
 		id = value + 11;
 		if (!isdigit((unsigned char)*id))
 			return 0;
@@ -217,7 +203,7 @@ static int add_disk(struct scan *s, const char *name)
 		return 0;
 	}
 	pathf(path, "%s/block/%s/dev", s->sysfs, name);
-	if (read_line(path, value, sizeof(value)) < 0 ||
+	if (sysfs_read_line(path, value, sizeof(value)) < 0 ||
 	    sscanf(value, "%u:%u", &disk.major, &disk.minor) != 2)
 		return 0;
 	if (d->ndisks == DISC_MAX_DISKS)
@@ -369,7 +355,7 @@ static int add_leaves(struct scan *s, size_t sb, const char *devdir, int depth)
 		return add_leaves(s, sb, dirname(sub), depth + 1);
 	}
 	pathf(path, "%s/loop/backing_file", devdir);
-	if (read_line(path, sub, sizeof(sub)) == 0)
+	if (sysfs_read_line(path, sub, sizeof(sub)) == 0)
 		return loop_leaves(s, sb, sub);
 	pathf(path, "%s/slaves", devdir);
 	return add_leaves_linked(s, sb, path, depth + 1);

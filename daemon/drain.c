@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "drain.h"
+#include "sysfs.h"
 
 #define SAVED_FORMAT	"dirty_bytes=%s\ndirty_ratio=%s\ncap=%s\n"
 #define SAVED_BDI_FORMAT	"bdi=%s max_ratio_fine=%s strict_limit=%s cap=%s\n"
@@ -472,23 +473,6 @@ int drain_begin(struct drain *dr, const struct drain_paths *paths, unsigned int 
 	return 0;
 }
 
-/* One line of a small file, without its newline. */
-static int read_line(const char *path, char *value, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, value, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	value[n] = '\0';
-	value[strcspn(value, "\n")] = '\0';
-	return 0;
-}
-
 /*
  * The backing device of a filesystem on a block device: the disk itself,
  * or the disk a partition is part of. -EOPNOTSUPP: not a block device, or
@@ -511,7 +495,7 @@ static int bdi_of(struct drain *dr, const struct drain_paths *paths, dev_t dev,
 	} else {
 		snprintf(path, sizeof(path), "%s/dev/block/%u:%u/../dev", sysfs_root(paths),
 			 major(dev), minor(dev));
-		r = read_line(path, name, DRAIN_BDI_LEN);
+		r = sysfs_read_line(path, name, DRAIN_BDI_LEN);
 		if (r)
 			return fail(dr, path, r);
 		if (!*name || strspn(name, "0123456789:") != strlen(name))
