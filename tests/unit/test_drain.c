@@ -486,16 +486,8 @@ static void test_recovery_failure_keeps_the_file(void **state)
  */
 #define THRESHOLD_PAGES	"40960"
 
-static void sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	assert_int_equal(system(cmd), 0);
-}
+/* A shell command that sets the scene, and must succeed. */
+#define sh(...) assert_int_equal(run_shell(__VA_ARGS__), 0)
 
 static void put_vmstat(const struct tree *t, const char *pages)
 {

@@ -24,6 +24,7 @@
 #include "discovery.h"
 #include "freezer.h"
 #include "log.h"
+#include "test-file.h"
 
 struct scratch {
 	bool ready;
@@ -35,19 +36,6 @@ struct scratch {
 };
 
 static struct scratch sc;
-
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int run(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
 
 /* losetup --show prints /dev/loopN; keep "loopN". */
 static int attach_loop(const char *image, char *name, size_t len)
@@ -72,11 +60,11 @@ static int attach_loop(const char *image, char *name, size_t len)
 static int make_fs(const char *image, const char *size, char *loop, size_t len,
 		   const char *mountpoint)
 {
-	if (run("truncate -s %s '%s' && mkfs.ext4 -q -F '%s' >/dev/null 2>&1", size, image, image))
+	if (run_shell("truncate -s %s '%s' && mkfs.ext4 -q -F '%s' >/dev/null 2>&1", size, image, image))
 		return -1;
 	if (attach_loop(image, loop, len) < 0)
 		return -1;
-	return run("mkdir -p '%s' && mount /dev/%s '%s'", mountpoint, loop, mountpoint);
+	return run_shell("mkdir -p '%s' && mount /dev/%s '%s'", mountpoint, loop, mountpoint);
 }
 
 static int group_setup(void **state)
@@ -118,14 +106,14 @@ static int group_teardown(void **state)
 {
 	(void)state;
 	if (sc.outer_loop[0])
-		run("fsfreeze -u '%s' 2>/dev/null", sc.outer);
+		run_shell("fsfreeze -u '%s' 2>/dev/null", sc.outer);
 	if (sc.inner_loop[0])
-		run("fsfreeze -u '%s' 2>/dev/null; " UMOUNT_RETRY "; losetup -d /dev/%s",
+		run_shell("fsfreeze -u '%s' 2>/dev/null; " UMOUNT_RETRY "; losetup -d /dev/%s",
 		    sc.inner, sc.inner, sc.inner_loop);
 	if (sc.outer_loop[0])
-		run(UMOUNT_RETRY "; losetup -d /dev/%s", sc.outer, sc.outer_loop);
+		run_shell(UMOUNT_RETRY "; losetup -d /dev/%s", sc.outer, sc.outer_loop);
 	if (sc.dir[0])
-		run("mountpoint -q '%s' || rm -rf '%s'", sc.outer, sc.dir);
+		run_shell("mountpoint -q '%s' || rm -rf '%s'", sc.outer, sc.dir);
 	return 0;
 }
 
