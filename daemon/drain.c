@@ -301,12 +301,20 @@ static int read_saved(struct drain *dr)
 	return strcmp(text, expect) ? fail(dr, dr->saved, -EINVAL) : 0;
 }
 
+/* <sysfs>/class/bdi/NAME/KNOB ("": the disk's directory) into path; false if cut short. */
+static bool bdi_path(char path[PATH_MAX], const struct drain_paths *paths, const char *name,
+		     const char *knob)
+{
+	return snprintf(path, PATH_MAX, "%s/class/bdi/%s/%s", sysfs_root(paths), name, knob) <
+	       PATH_MAX;
+}
+
 static int fail_bdi(struct drain *dr, const struct drain_paths *paths, const char *name,
 		    const char *knob, int err)
 {
 	char path[PATH_MAX];
 
-	snprintf(path, sizeof(path), "%s/class/bdi/%s/%s", sysfs_root(paths), name, knob);
+	bdi_path(path, paths, name, knob);
 	return fail(dr, path, err);
 }
 
@@ -315,8 +323,7 @@ static int open_bdi_knob(struct drain *dr, const struct drain_paths *paths, cons
 {
 	char path[PATH_MAX];
 
-	if (snprintf(path, sizeof(path), "%s/class/bdi/%s/%s", sysfs_root(paths), name, knob) >=
-	    (int)sizeof(path))
+	if (!bdi_path(path, paths, name, knob))
 		return fail(dr, path, -ENAMETOOLONG);
 	*fd = open(path, O_RDWR | O_CLOEXEC);
 	return *fd < 0 ? fail(dr, path, -errno) : 0;
@@ -351,7 +358,7 @@ static int undo_dead_bdis(struct drain *dr, const struct drain_paths *paths)
 	for (i = 0; i < dr->nbdis; i++) {
 		struct drain_bdi *b = &dr->bdi[i];
 
-		snprintf(dir, sizeof(dir), "%s/class/bdi/%s", sysfs_root(paths), b->name);
+		bdi_path(dir, paths, b->name, "");
 		if (access(dir, F_OK) && errno == ENOENT)
 			continue;
 		r = open_bdi(dr, paths, b, now, strict);
@@ -501,7 +508,7 @@ static int bdi_of(struct drain *dr, const struct drain_paths *paths, dev_t dev,
 		if (!*name || strspn(name, "0123456789:") != strlen(name))
 			return fail(dr, path, -EINVAL);
 	}
-	snprintf(path, sizeof(path), "%s/class/bdi/%s/strict_limit", sysfs_root(paths), name);
+	bdi_path(path, paths, name, "strict_limit");
 	if (access(path, F_OK))
 		return errno == ENOENT ? fail(dr, path, -EOPNOTSUPP) : fail(dr, path, -errno);
 	return 0;
