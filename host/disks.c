@@ -195,6 +195,16 @@ const struct vdi *disks_find(const struct disks *disks, const char *uuid)
 	return NULL;
 }
 
+bool vdi_listed(const struct vdi *vdi, char *const uuids[], unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(uuids[i], vdi->uuid))
+			return true;
+	return false;
+}
+
 void disks_free(struct disks *disks)
 {
 	unsigned int i;

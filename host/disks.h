@@ -2,6 +2,8 @@
 #ifndef XQUIESCE_HOST_DISKS_H
 #define XQUIESCE_HOST_DISKS_H
 
+#include <stdbool.h>
+
 #include "vm.h"
 
 struct xs_handle;
@@ -34,6 +36,8 @@ int disks_read(struct xs_handle *xs, const struct vm *vm, struct disks *disks);
  * fails a request for a VM with a disk it cannot list. Returns 0 or -errno.
  */
 int disks_name_vdis(struct xs_handle *xs, const struct vm *vm);
+/* Whether the guest's list of VDI uuids names this disk. */
+bool vdi_listed(const struct vdi *vdi, char *const uuids[], unsigned int n);
 const struct vdi *disks_find(const struct disks *disks, const char *uuid);
 void disks_free(struct disks *disks);
 

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "builtin.h"
 #include "escape.h"
 #include "lock.h"
 #include "prepare.h"
@@ -56,14 +55,16 @@ static void usage(FILE *out)
 "                           hosts: xe vm-snapshot uuid=\"$XQ_VM_UUID\"\n"
 "                           new-name-label=\"$XQ_SNAPSHOT_NAME\", else 'builtin':\n"
 "                           per disk an LVM snapshot or a reflink copy of a file\n"
-"                           on xfs or btrfs, all or nothing)\n"
+"                           on xfs or btrfs, all or nothing, made before the\n"
+"                           request and moved to the freeze in milliseconds)\n"
 "  -C, --command-timeout S  kill the command after S seconds and answer\n"
 "                           snapshots-failed (default 10, snapwatchd's limit);\n"
 "                           cut to fit well inside the wait the guest publishes\n"
 "  -D, --discard-command CMD  removes a snapshot taken but not quiesced (the\n"
 "                           guest gave up, failed or disagreed), given\n"
 "                           XQ_SNAPSHOT_UUID (default: $XQ_DISCARD_COMMAND, else\n"
-"                           on XAPI hosts: xe snapshot-uninstall, or a tag)\n"
+"                           on XAPI hosts: xe snapshot-uninstall, or a tag;\n"
+"                           the built-in removes its own)\n"
 "  -M, --mark-command CMD   marks a quiesced snapshot so, given XQ_SNAPSHOT_UUID,\n"
 "                           XQ_CONSISTENCY, XQ_FREEZE_WINDOW_MS (default:\n"
 "                           $XQ_MARK_COMMAND, else on XAPI hosts: other-config\n"
@@ -177,7 +178,8 @@ static void print_warnings(const struct snapshot_opts *opts, const struct snapsh
 			" to say so\n", program_name, report->snapuuid);
 	if (report->snapuuid && report->outcome != XQ_EXIT_OK && !report->discarded)
 		fprintf(stderr, "%s: warning: snapshot %s was taken but is NOT quiesced, and %s:"
-			" remove it\n", program_name, report->snapuuid, opts->discard_command ?
+			" remove it\n", program_name, report->snapuuid, opts->builtin ?
+			"the built-in could not remove it" : opts->discard_command ?
 			"the discard command failed" : "there is no --discard-command");
 }
 
@@ -262,21 +264,13 @@ int snapshot_main(int argc, char *argv[])
 				       " uuid=\"$XQ_VM_UUID\" new-name-label=\"$XQ_SNAPSHOT_NAME\"");
 	opts.discard_command = default_command("XQ_DISCARD_COMMAND", XE_DISCARD);
 	opts.mark_command = default_command("XQ_MARK_COMMAND", XE_MARK);
-	/* No XAPI and nothing set: the built-in backends, and their discard. */
-	if (!opts.command) {
-		opts.command = builtin_snapshot;
-		if (!opts.discard_command)
-			opts.discard_command = builtin_discard;
-	}
+	/* No XAPI and nothing set: the built-in backends. */
+	opts.builtin = !opts.command || !strcmp(opts.command, "builtin");
 	while ((c = getopt_long(argc, argv, "c:C:D:M:a:t:h", options, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			/* the built-in discard removes only what the built-in made */
-			if (opts.discard_command == builtin_discard)
-				opts.discard_command = NULL;
-			opts.command = strcmp(optarg, "builtin") ? optarg : builtin_snapshot;
-			if (opts.command == builtin_snapshot && !opts.discard_command)
-				opts.discard_command = builtin_discard;
+			opts.command = optarg;
+			opts.builtin = !strcmp(optarg, "builtin");
 			break;
 		case 'C':
 			if (parse_seconds("--command-timeout", optarg, &opts.command_timeout_ms))
@@ -310,7 +304,7 @@ int snapshot_main(int argc, char *argv[])
 			program_name, argc - optind);
 		return XQ_EXIT_USAGE;
 	}
-	if (!opts.command || !*opts.command) {
+	if (!opts.builtin && !*opts.command) {
 		fprintf(stderr, "%s snapshot: no snapshot command: give --command or set "
 			"XQ_SNAPSHOT_COMMAND (%s not found)\n", program_name, XE_PATH);
 		return XQ_EXIT_USAGE;

@@ -30,6 +30,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "builtin.h"
 #include "command.h"
 #include "disks.h"
 #include "escape.h"
@@ -61,6 +62,8 @@ struct run {
 	long long start;
 	bool served;		/* create-snapshots was answered: never again */
 	char *ids;		/* the snapshot ids the command printed, for the discard */
+	char uuid[37];		/* the snapshot's, unless the command names another */
+	struct builtin builtin;	/* the built-in's snapshots, staged before the request */
 	unsigned int repeats;	/* create-snapshots asked again, refused */
 };
 
@@ -104,16 +107,6 @@ static int env_add(char **env, unsigned int *n, const char *fmt, ...)
 	return 0;
 }
 
-static bool is_requested(char **requested, unsigned int nreq, const char *uuid)
-{
-	unsigned int i;
-
-	for (i = 0; i < nreq; i++)
-		if (!strcmp(requested[i], uuid))
-			return true;
-	return false;
-}
-
 /*
  * What the snapshot command learns from its environment (see --help). The
  * VDIs come in the VM's disk order (dom0's backend tree), whatever order
@@ -134,7 +127,7 @@ static char **command_env(const struct run *run, char **requested, unsigned int 
 		return NULL;
 	for (d = 0; d < run->disks.n && !r; d++) {
 		v = &run->disks.vdi[d];
-		if (!is_requested(requested, nreq, v->uuid))
+		if (!vdi_listed(v, requested, nreq))
 			continue;
 		tmp = list;
 		if (asprintf(&list, "%s%s%s", tmp ? tmp : "", tmp ? " " : "", v->uuid) < 0)
@@ -301,7 +294,7 @@ static int command_budget(struct run *run)
 static int take_snapshot(struct run *run)
 {
 	struct snapshot_report *report = run->report;
-	char **requested, **env = NULL, *output = NULL, snapuuid[37];
+	char **requested, **env = NULL, *output = NULL, snapuuid[37], why[256];
 	const char *snaptype;
 	unsigned int nreq = 0, i;
 	int r, status;
@@ -326,18 +319,24 @@ static int take_snapshot(struct run *run)
 	report->nvdis = nreq;
 	/* As in XAPI, a VM snapshot only when the guest lists all its disks. */
 	snaptype = nreq == run->disks.n ? "vm" : "vdi";
+	memcpy(snapuuid, run->uuid, sizeof(snapuuid));
 	r = command_budget(run);
 	if (r)
 		goto out;
-	r = new_uuid(snapuuid);
-	r = r ?: xsu_write(run->xs, snaptype, "%s/snaptype", run->vss);
-	if (!r) {
+	r = xsu_write(run->xs, snaptype, "%s/snaptype", run->vss);
+	if (!r && !run->opts->builtin) {
 		env = command_env(run, requested, nreq, snapuuid, snaptype);
 		r = env ? 0 : -ENOMEM;
 	}
 	if (r) {
 		fail(report, XQ_EXIT_ERROR, "cannot set up the snapshot: %s", strerror(-r));
 		goto out;
+	}
+	if (run->opts->builtin) {
+		r = builtin_capture(&run->builtin, requested, nreq, &output, why, sizeof(why));
+		if (r)
+			fail(report, XQ_EXIT_FAILED, "%s", why);
+		goto taken;
 	}
 	r = command_run(run->opts->command, env, report->command_timeout_ms, true, &output,
 			&status);
@@ -352,6 +351,7 @@ static int take_snapshot(struct run *run)
 		     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 	else if (r)
 		fail(report, XQ_EXIT_ERROR, "cannot run the snapshot command: %s", strerror(-r));
+taken:
 	if (r)
 		goto out;
 	/* From here on there is a snapshot: ours, whatever the guest says of it. */
@@ -783,11 +783,24 @@ static void discard(struct run *run)
 	struct snapshot_report *report = run->report;
 	char *reason;
 
-	if (!run->opts->discard_command || asprintf(&reason, "XQ_DISCARD_REASON=%s",
+	if (run->opts->builtin) {
+		report->discarded = !builtin_discard(&run->builtin);
+		return;
+	}
+	if (!report->snapuuid || !run->opts->discard_command || asprintf(&reason, "XQ_DISCARD_REASON=%s",
 						    report->detail) < 0)
 		return;
 	report->discarded = !after_command(run, run->opts->discard_command, reason, NULL);
 	free(reason);
+}
+
+/* The built-in's snapshots get their names once the guest confirmed them. */
+static void commit_builtin(struct run *run)
+{
+	char why[256];
+
+	if (builtin_commit(&run->builtin, why, sizeof(why)))
+		fail(run->report, XQ_EXIT_FAILED, "the guest confirmed the snapshot, but %s", why);
 }
 
 /*
@@ -814,6 +827,7 @@ int snapshot_vm(struct xs_handle *xs, const struct vm *vm, const struct snapshot
 	struct run run = {
 		.xs = xs, .vm = vm, .opts = opts, .report = report,
 		.watches = { { .pid = -1, .fd = -1 }, { .pid = -1, .fd = -1 } },
+		.builtin = { .control = -1 },
 	};
 	char control_path[96];
 	int r;
@@ -834,6 +848,21 @@ int snapshot_vm(struct xs_handle *xs, const struct vm *vm, const struct snapshot
 	r = disks_read(xs, vm, &run.disks);
 	if (r)
 		return fail(report, XQ_EXIT_ERROR, "cannot read the VM's disks: %s", strerror(-r));
+	r = new_uuid(run.uuid);
+	if (r) {
+		fail(report, XQ_EXIT_ERROR, "cannot make a uuid: %s", strerror(-r));
+		goto out;
+	}
+	/* The slow part of the built-in, before the guest is asked to freeze. */
+	if (opts->builtin) {
+		char why[256];
+
+		r = builtin_stage(&run.builtin, &run.disks, run.uuid, why, sizeof(why));
+		if (r) {
+			fail(report, r == -EINTR ? XQ_EXIT_ERROR : XQ_EXIT_FAILED, "%s", why);
+			goto out;
+		}
+	}
 	r = watch_start(&run.watches[0], control_path);
 	if (!r)
 		r = watch_start(&run.watches[1], run.vss);
@@ -853,12 +882,15 @@ int snapshot_vm(struct xs_handle *xs, const struct vm *vm, const struct snapshot
 	wait_and_serve(&run);
 out:
 	clean_up(&run);
-	if (report->snapuuid && report->outcome != XQ_EXIT_OK)
+	if (opts->builtin && report->outcome == XQ_EXIT_OK)
+		commit_builtin(&run);
+	if (report->outcome != XQ_EXIT_OK)
 		discard(&run);
-	else if (report->outcome == XQ_EXIT_OK)
+	else
 		mark(&run);
 	watch_stop(&run.watches[0]);
 	watch_stop(&run.watches[1]);
+	builtin_free(&run.builtin);
 	disks_free(&run.disks);
 	free(run.ids);
 	return report->outcome;

@@ -9,6 +9,7 @@
 
 struct snapshot_opts {
 	const char *command;	/* the snapshot itself, run by /bin/sh */
+	bool builtin;		/* builtin.h's instead of a command */
 	const char *discard_command;	/* removes a snapshot that is not quiesced, or NULL */
 	const char *mark_command;	/* marks a quiesced one as such, or NULL */
 	int ack_timeout_ms;	/* XAPI: 60 s for the guest to take the request */
