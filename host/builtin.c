@@ -43,12 +43,14 @@
 /* Outside the freeze: room for a slow host, still bounded. */
 #define LVM_TIMEOUT_MS (120 * 1000)
 
-#define LVS_TYPE "lvs --noheadings --separator ' ' -o vg_name,lv_name,segtype -- \"$XQ_LV\" 2>/dev/null"
-#define LVS_THIN_ID "lvs --noheadings -o thin_id -- \"$XQ_LV\""
-#define LVCREATE "lvcreate -qq -s ${XQ_SIZE:+\"$XQ_SIZE\"} -n \"$XQ_NAME\" -- \"$XQ_LV\""
-#define LVCHANGE_OFF "lvchange -qq -an -- \"$XQ_LV\""
-#define LVRENAME "lvrename -qq -- \"$XQ_LV\" \"$XQ_NAME\""
-#define LVREMOVE "lvremove -qq -f -- \"$XQ_LV\""
+static const char lvs_type[] =
+	"lvs --noheadings --separator ' ' -o vg_name,lv_name,segtype -- \"$XQ_LV\" 2>/dev/null";
+static const char lvs_thin_id[] = "lvs --noheadings -o thin_id -- \"$XQ_LV\"";
+static const char lvcreate[] =
+	"lvcreate -qq -s ${XQ_SIZE:+\"$XQ_SIZE\"} -n \"$XQ_NAME\" -- \"$XQ_LV\"";
+static const char lvchange_off[] = "lvchange -qq -an -- \"$XQ_LV\"";
+static const char lvrename[] = "lvrename -qq -- \"$XQ_LV\" \"$XQ_NAME\"";
+static const char lvremove[] = "lvremove -qq -f -- \"$XQ_LV\"";
 
 enum disk_kind { DISK_THIN, DISK_THICK, DISK_REFLINK };
 
@@ -79,7 +81,10 @@ static int refuse(char *why, size_t size, int err, const char *fmt, ...)
 	return err;
 }
 
-/* One LVM tool: XQ_LV, XQ_NAME and XQ_SIZE in its environment. */
+/*
+ * One LVM tool: XQ_LV, XQ_NAME and XQ_SIZE in its environment. A signal
+ * cuts the staging short, never a removal or a rename.
+ */
 static int lvm(const char *cmd, const char *lv, const char *name, const char *size,
 	       char **output)
 {
@@ -89,7 +94,8 @@ static int lvm(const char *cmd, const char *lv, const char *name, const char *si
 	if (asprintf(&env[0], "XQ_LV=%s", lv) >= 0 &&
 	    asprintf(&env[1], "XQ_NAME=%s", name ? name : "") >= 0 &&
 	    asprintf(&env[2], "XQ_SIZE=%s", size ? size : "") >= 0)
-		r = command_run(cmd, env, LVM_TIMEOUT_MS, true, &out, &status);
+		r = command_run(cmd, env, LVM_TIMEOUT_MS, cmd != lvrename && cmd != lvremove, &out,
+				&status);
 	for (i = 0; i < 3; i++)
 		free(env[i]);
 	if (output && !r)
@@ -127,7 +133,7 @@ static int stage_thin(struct builtin *b, struct staged_disk *d, const char *vg,
 		return refuse(why, size, -EINVAL, "disk %s: %s is not a thin volume as LVM activates"
 			      " one (an external origin?): give --command", dev, d->origin);
 	d->pool = makedev(major, minor);
-	r = lvm(LVS_THIN_ID, d->made, NULL, NULL, &out);
+	r = lvm(lvs_thin_id, d->made, NULL, NULL, &out);
 	if (!r && sscanf(out, "%lu", &d->snapshot_id) != 1)
 		r = -EPROTO;
 	free(out);
@@ -136,7 +142,7 @@ static int stage_thin(struct builtin *b, struct staged_disk *d, const char *vg,
 	/* The pool deletes only a device nobody has open: lvcreate leaves it inactive. */
 	r = dm_lvm_name(active, sizeof(active), vg, name);
 	if (!r && !dm_status(b->control, active, 0, &status) &&
-	    lvm(LVCHANGE_OFF, d->made, NULL, NULL, NULL))
+	    lvm(lvchange_off, d->made, NULL, NULL, NULL))
 		return refuse(why, size, -EBUSY, "disk %s: cannot deactivate %s", dev, d->made);
 	return r;
 }
@@ -197,7 +203,7 @@ static int stage_lvm(struct builtin *b, struct staged_disk *d, const char *vg, c
 		refuse(why, size, r, "disk %s: %s: name too long", dev, origin);
 		goto out;
 	}
-	r = lvm(LVCREATE, origin, name, opt, NULL);
+	r = lvm(lvcreate, origin, name, opt, NULL);
 	if (r) {
 		refuse(why, size, r, "disk %s: lvcreate of a snapshot of %s failed", dev, origin);
 		goto out;
@@ -267,7 +273,7 @@ static int stage_disk(struct builtin *b, struct staged_disk *d, char *why, size_
 	if (stat(src, &st) == 0 && S_ISREG(st.st_mode))
 		return stage_reflink(b, d, src, why, size);
 	if (stat(src, &st) == 0 && S_ISBLK(st.st_mode)) {
-		r = lvm(LVS_TYPE, src, NULL, NULL, &out);
+		r = lvm(lvs_type, src, NULL, NULL, &out);
 		if (r == -EINTR)
 			return refuse(why, size, r, "interrupted");
 		if (!r && sscanf(out, "%127s %127s %31s", vg, lv, segtype) == 3)
@@ -406,7 +412,7 @@ static unsigned int discard_one(struct staged_disk *d)
 	if (d->kind == DISK_REFLINK)
 		r = unlink(d->made) && errno != ENOENT ? -errno : 0;
 	else
-		r = lvm(LVREMOVE, d->made, NULL, NULL, NULL);
+		r = lvm(lvremove, d->made, NULL, NULL, NULL);
 	if (r) {
 		fprintf(stderr, "xquiesce-host: could not remove %s, not a quiesced snapshot\n",
 			d->made);
@@ -486,7 +492,7 @@ int builtin_commit(struct builtin *b, char *why, size_t why_size)
 		if (d->kind == DISK_REFLINK)
 			r = rename(d->made, d->final) ? -errno : sync_path_and_dir(d->final);
 		else
-			r = lvm(LVRENAME, d->made, d->final, NULL, NULL);
+			r = lvm(lvrename, d->made, d->final, NULL, NULL);
 		if (r) {
 			refuse(why, why_size, r, "cannot rename %s to %s", d->made, d->final);
 			break;
