@@ -44,13 +44,13 @@
 #define LVM_TIMEOUT_MS (120 * 1000)
 
 static const char lvs_type[] =
-	"lvs --noheadings --separator ' ' -o vg_name,lv_name,segtype -- \"$XQ_LV\" 2>/dev/null";
-static const char lvs_thin_id[] = "lvs --noheadings -o thin_id -- \"$XQ_LV\"";
+	"lvm lvs --noheadings --separator ' ' -o vg_name,lv_name,segtype -- \"$XQ_LV\" 2>/dev/null";
+static const char lvs_thin_id[] = "lvm lvs --noheadings -o thin_id -- \"$XQ_LV\"";
 static const char lvcreate[] =
-	"lvcreate -qq -s ${XQ_SIZE:+\"$XQ_SIZE\"} -n \"$XQ_NAME\" -- \"$XQ_LV\"";
-static const char lvchange_off[] = "lvchange -qq -an -- \"$XQ_LV\"";
-static const char lvrename[] = "lvrename -qq -- \"$XQ_LV\" \"$XQ_NAME\"";
-static const char lvremove[] = "lvremove -qq -f -- \"$XQ_LV\"";
+	"lvm lvcreate -qq -s ${XQ_SIZE:+\"$XQ_SIZE\"} -n \"$XQ_NAME\" -- \"$XQ_LV\"";
+static const char lvchange_off[] = "lvm lvchange -qq -an -- \"$XQ_LV\"";
+static const char lvrename[] = "lvm lvrename -qq -- \"$XQ_LV\" \"$XQ_NAME\"";
+static const char lvremove[] = "lvm lvremove -qq -f -- \"$XQ_LV\"";
 
 enum disk_kind { DISK_THIN, DISK_THICK, DISK_REFLINK };
 

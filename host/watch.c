@@ -41,6 +41,13 @@ static void __attribute__((noreturn)) watcher(const char *path, int fd, pid_t pa
 		signal(ignored[i], SIG_IGN);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
 		_exit(ESRCH);
+	/*
+	 * Forked, never exec'ed: without this it would hold open whatever the
+	 * parent had, such as a snapshot's exception store that LVM must
+	 * close to remove it.
+	 */
+	close_range(STDERR_FILENO + 1, fd - 1, 0);
+	close_range(fd + 1, ~0U, 0);
 	xs = xs_open(0);
 	if (!xs || !xs_watch(xs, path, "xquiesce-host"))
 		_exit(errno ? errno : EIO);
