@@ -89,7 +89,8 @@ static void usage(FILE *out)
 "on failure discarded-snapshot-uuid or unquiesced-snapshot-uuid), snapshot-id,\n"
 "vdis, guest-wait-ms, command-timeout-ms, and the times from the request:\n"
 "acknowledged-ms, create-snapshots-ms (the guest froze and asked for the\n"
-"snapshot), answered-ms, result-ms; then guest-KEY lines for what the agent\n"
+"snapshot), answered-ms, result-ms; snapshot-ms, how long the command or the\n"
+"built-in's capture took; then guest-KEY lines for what the agent\n"
 "reported beyond XAPI's keys (the freeze window, the consistency reached).\n"
 "Guest values are escaped (\\xHH): no line comes from the guest whole.\n"
 "\n"
@@ -157,6 +158,7 @@ static void print_report(const struct vm *vm, const struct snapshot_report *repo
 	print_ms("create-snapshots-ms", report->create_ms);
 	print_ms("answered-ms", report->answered_ms);
 	print_ms("result-ms", report->done_ms);
+	print_ms("snapshot-ms", report->snapshot_ms);
 	for (i = 0; i < report->nguest_keys; i++) {
 		eq = strchr(report->guest_keys[i], '=');
 		printf("guest-%.*s: %s\n", (int)(eq - report->guest_keys[i]),

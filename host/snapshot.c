@@ -296,6 +296,7 @@ static int take_snapshot(struct run *run)
 	struct snapshot_report *report = run->report;
 	char **requested, **env = NULL, *output = NULL, snapuuid[37], why[256];
 	const char *snaptype;
+	long long started;
 	unsigned int nreq = 0, i;
 	int r, status;
 
@@ -332,14 +333,17 @@ static int take_snapshot(struct run *run)
 		fail(report, XQ_EXIT_ERROR, "cannot set up the snapshot: %s", strerror(-r));
 		goto out;
 	}
+	started = now_ms();
 	if (run->opts->builtin) {
 		r = builtin_capture(&run->builtin, requested, nreq, &output, why, sizeof(why));
+		report->snapshot_ms = now_ms() - started;
 		if (r)
 			fail(report, XQ_EXIT_FAILED, "%s", why);
 		goto taken;
 	}
 	r = command_run(run->opts->command, env, report->command_timeout_ms, true, &output,
 			&status);
+	report->snapshot_ms = now_ms() - started;
 	if (r == -ETIMEDOUT)
 		fail(report, XQ_EXIT_FAILED, "the snapshot command ran longer than %d ms and was killed",
 		     report->command_timeout_ms);
@@ -834,6 +838,7 @@ int snapshot_vm(struct xs_handle *xs, const struct vm *vm, const struct snapshot
 
 	memset(report, 0, sizeof(*report));
 	report->ack_ms = report->create_ms = report->answered_ms = report->done_ms = -1;
+	report->snapshot_ms = -1;
 	snprintf(run.vss, sizeof(run.vss), "/vss/%s", vm->uuid);
 	snprintf(control_path, sizeof(control_path), "%s/control/snapshot", vm->dom_path);
 

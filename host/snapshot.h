@@ -37,6 +37,7 @@ struct snapshot_report {
 	long long ack_ms;	/* times from the request, -1 if never reached */
 	long long create_ms;	/* the guest's create-snapshots */
 	long long answered_ms;	/* snapshots-created/-failed written */
+	long long snapshot_ms;	/* of which the command, or the built-in's capture, took */
 	long long done_ms;	/* the guest's final status */
 	unsigned int nvdis;
 	char **guest_keys;	/* other control/snapshot keys, "key=value" (escaped) */
