@@ -52,6 +52,8 @@ def minus(a; b): if a != null and b != null then a - b | round1 else null end;
 			protocol_ms: ($ok | map(.protocol_ms) | spread),
 			thaw_ms: ($ok | map(.thaw_ms) | spread),
 			window_ms: ($ok | map(.window_ms) | spread),
+			# drain_scope = disks that capped vm.dirty_bytes instead
+			drain_fallbacks: ($ok | map(select(.drain_fallback == true)) | length),
 			checks: {
 				ext4_clean: ($ok | map(select(.ext4_clean)) | length),
 				xfs_clean: ($ok | map(select(.xfs_clean)) | length),
