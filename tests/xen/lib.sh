@@ -154,7 +154,7 @@ xq_build_dom0() {
 	local xen image=$xq_top/tests/xen/image p args=()
 	shift $(($# < 5 ? $# : 5))
 	xen=$(xq_xen_tree)
-	for p in xl xenstored oxenstored xenconsoled xen-init-dom0 libxl-save-helper; do
+	for p in xl xenstored oxenstored xenconsoled xen-init-dom0 libxl-save-helper xenstore-control; do
 		args+=(-b "$xen/usr/lib/xen-4.17/bin/$p:/usr/lib/xen-4.17/bin/$p")
 	done
 	for p in "${xq_xenstore_tools[@]}" xenstore-chmod xenstore-watch; do

@@ -157,7 +157,9 @@ wait_value() {
 
 # gexec COMMAND: runs a shell command in the guest; prints its output and
 # returns its status (255 if the guest did not answer in 300 s, or at once
-# when its domain is gone).
+# when its domain is gone). The test shell runs one command at a time: one
+# that never ends leaves every later one unanswered, so a silent guest gets
+# dom0's view of it printed (guest_silent).
 gexec() {
 	# The sequence lives in a file: gexec often runs in a $(...) subshell.
 	local gseq=$(($(cat /tmp/gseq 2>/dev/null || echo 0) + 1))
@@ -167,7 +169,7 @@ gexec() {
 	while :; do
 		done_=$(xenstore-read "$D/data/xqtest/done" 2>/dev/null)
 		[ "${done_%% *}" = "$gseq" ] && break
-		[ "$(now_ms)" -lt "$end" ] || { echo "guest did not answer: $*"; return 255; }
+		[ "$(now_ms)" -lt "$end" ] || { echo "guest did not answer: $*"; guest_silent "$gseq" >&2; return 255; }
 		xenstore-exists "$D/vm" 2>/dev/null || { echo "guest domain $domid is gone: $*"; return 255; }
 		sleep 0.1
 	done
@@ -177,6 +179,40 @@ gexec() {
 }
 
 guest_console() { cat /var/log/xen/console/guest-xqguest.log 2>/dev/null; }
+
+# guest_silent SEQ: what dom0 sees of a guest that did not answer command
+# SEQ: the last command it answered, its xenstore entries (as its daemon
+# counts them), Xen's view of the domain, and its console's end.
+guest_silent() {
+	{
+		echo "the guest did not answer command $1 in 300 s; its last answer: $(xenstore-read "$D/data/xqtest/done" 2>&1)"
+		echo "its xenstore entries: $(xenstore-control quota "$domid" 2>&1 | tr '\n' ' ')"
+		xl list xqguest 2>&1
+		guest_console | tail -n 15
+	} | sed 's/^/# /'
+}
+
+# guest_writes_within SECONDS NAME: the guest writes NAME on both
+# filesystems and syncs within SECONDS. The writes run in the background:
+# a write to a frozen filesystem, or a sync that waits on I/O, cannot be
+# killed, and in the foreground it would hold the test shell (timeout only
+# signals it). On failure, prints the guest's tasks blocked in the kernel.
+guest_writes_within() {
+	local out
+	out=$(gexec "done_=/run/xq-writes.\$\$
+		(echo x >/mnt/ext4/$2 && echo x >/mnt/xfs/$2 && sync && : >\$done_) </dev/null >/dev/null 2>&1 &
+		i=0
+		while [ ! -e \$done_ ] && [ \$i -lt $(($1 * 10)) ]; do sleep 0.1; i=\$((i + 1)); done
+		[ -e \$done_ ] && rm \$done_ && exit 0
+		echo \"writes and sync of $2 not done in $1 s; tasks blocked in the kernel:\"
+		for p in /proc/[0-9]*; do
+			set -- \$(cat \$p/stat 2>/dev/null)
+			[ \"\$3\" = D ] && echo \"\$1 \$2\" && head -n 8 \$p/stack
+		done
+		exit 1") && return 0
+	echo "$out" | sed 's/^/#   /'
+	return 1
+}
 
 # agent_restart: the agent stopped and agent-start's loop starting it again
 # (to read a changed configuration); waits up to 10 s for its new pid.
