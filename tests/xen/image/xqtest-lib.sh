@@ -16,11 +16,12 @@ now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
 
 # The guest's disks, in dom0's storage as on an xl host: a volume group
 # (its physical volume a loop device over a file in /images) with xvda on a
-# thin volume (ext4 in the guest), xvdc on a thick one (plugged in by the
-# backends scenario, so that the others keep their two disks), and an xfs at /srv/xfs holding xvdb as a
-# file (LVM with xfs in the guest), which the block script puts on a loop
-# device. /images/xvda.img and /images/xvdb.img name the two for the copies
-# that the scenarios take with the guest running.
+# thin volume (ext4 in the guest), xvdc on a thick one (xvdc_plugged, before
+# the quota checks: the scenarios before them keep two disks), and an xfs
+# at /srv/xfs holding xvdb as a file (LVM with xfs in the guest), which the
+# block script puts on a loop device. /images/xvda.img and /images/xvdb.img
+# name the two for the copies that the scenarios take with the guest
+# running.
 make_disks() {
 	truncate -s 640M /images/dom0-pv.img && losetup /dev/loop0 /images/dom0-pv.img &&
 		lvm pvcreate -q /dev/loop0 && lvm vgcreate -q xqdom0 /dev/loop0 &&
@@ -33,6 +34,14 @@ make_disks() {
 		truncate -s 128M /srv/xfs/xvdb.img || return 1
 	ln -sf /dev/xqdom0/xvda /images/xvda.img
 	ln -sf /srv/xfs/xvdb.img /images/xvdb.img
+}
+
+# xvdc_plugged: xvdc plugged into the running guest with xl block-attach,
+# prepare run again to name its VDI (as on an xl host), the guest seeing it.
+xvdc_plugged() {
+	xl block-attach xqguest 'phy:/dev/xqdom0/xvdc,xvdc,w' && xquiesce-host prepare "$domid" &&
+		gexec 'i=0; until [ -b /dev/xvdc ]; do [ $i -lt 40 ] || exit 1; sleep 0.5; i=$((i + 1)); done' \
+			>/dev/null
 }
 
 # disk_copy DISK COPY: a guest disk as it is now. blkback writes a volume
