@@ -450,10 +450,6 @@ int builtin_capture(struct builtin *b, char *const requested[], unsigned int nre
 		}
 		free(tmp);
 	}
-	/* After the guest thaws: not what it asked for, or not needed any more. */
-	for (i = 0; i < b->n; i++)
-		if (!b->disk[i].captured)
-			discard_one(&b->disk[i]);
 	return r;
 }
 
@@ -487,8 +483,11 @@ int builtin_commit(struct builtin *b, char *why, size_t why_size)
 	for (i = 0; i < b->n && !r; i++) {
 		struct staged_disk *d = &b->disk[i];
 
-		if (!d->captured || !d->made)
+		/* staged for a disk the guest did not list */
+		if (!d->captured) {
+			discard_one(d);
 			continue;
+		}
 		if (d->kind == DISK_REFLINK)
 			r = rename(d->made, d->final) ? -errno : sync_path_and_dir(d->final);
 		else

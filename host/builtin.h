@@ -39,12 +39,13 @@ int builtin_stage(struct builtin *b, const struct disks *disks, const char *uuid
 		  size_t why_size);
 /*
  * The disks the guest listed (their VDI uuids), in the VM's order; the
- * others are removed. Appends "VDI-UUID ID" lines, ID the name the
+ * others are left to builtin_commit or builtin_discard, which run once the
+ * guest has thawed. Appends "VDI-UUID ID" lines, ID the name the
  * snapshot will have, to *ids (malloc'ed). Returns 0 or -errno with why.
  */
 int builtin_capture(struct builtin *b, char *const requested[], unsigned int nreq, char **ids,
 		    char *why, size_t why_size);
-/* Renames the captured snapshots and makes the renames durable. */
+/* Renames the captured snapshots, durably, and removes the others. */
 int builtin_commit(struct builtin *b, char *why, size_t why_size);
 /* Removes whatever is left. Returns how many could not be removed (named on stderr). */
 unsigned int builtin_discard(struct builtin *b);
