@@ -324,6 +324,11 @@ static int take_snapshot(struct run *run)
 	r = command_budget(run);
 	if (r)
 		goto out;
+	/* The built-in's capture is system calls: no command, no time limit to report. */
+	if (run->opts->builtin) {
+		report->command_timeout_ms = 0;
+		report->timeout_cut = false;
+	}
 	r = xsu_write(run->xs, snaptype, "%s/snaptype", run->vss);
 	if (!r && !run->opts->builtin) {
 		env = command_env(run, requested, nreq, snapuuid, snaptype);
