@@ -69,6 +69,12 @@ struct staged_disk {
 	int src_fd;		/* reflink: the disk's file */
 };
 
+/* The disk's name in xenstore (xvda), for messages. */
+static const char *dev_of(const struct staged_disk *d)
+{
+	return d->vdi->dev ? d->vdi->dev : "?";
+}
+
 static int refuse(char *why, size_t size, int err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 static int refuse(char *why, size_t size, int err, const char *fmt, ...)
@@ -121,15 +127,16 @@ static char *thick_size(void)
 static int stage_thin(struct builtin *b, struct staged_disk *d, const char *vg,
 		      const char *name, char *why, size_t size)
 {
-	const char *dev = d->vdi->dev ? d->vdi->dev : "?";
+	const char *dev = dev_of(d);
 	unsigned int major, minor;
 	char *out = NULL, active[128];
 	struct dm_device status;
+	struct dm_table origin;
 	int consumed = 0, r;
 
-	if (dm_table_read(b->control, d->origin, &d->table) || strcmp(d->table.type, "thin") ||
-	    sscanf(d->table.params, "%u:%u %lu%n", &major, &minor, &d->origin_id, &consumed) != 3 ||
-	    d->table.params[consumed])
+	if (dm_table_read(b->control, d->origin, &origin) || strcmp(origin.type, "thin") ||
+	    sscanf(origin.params, "%u:%u %lu%n", &major, &minor, &d->origin_id, &consumed) != 3 ||
+	    origin.params[consumed])
 		return refuse(why, size, -EINVAL, "disk %s: %s is not a thin volume as LVM activates"
 			      " one (an external origin?): give --command", dev, d->origin);
 	d->pool = makedev(major, minor);
@@ -150,7 +157,7 @@ static int stage_thin(struct builtin *b, struct staged_disk *d, const char *vg,
 static int stage_thick(struct builtin *b, struct staged_disk *d, const char *vg,
 		       const char *name, char *why, size_t size)
 {
-	const char *dev = d->vdi->dev ? d->vdi->dev : "?";
+	const char *dev = dev_of(d);
 	unsigned int major, minor;
 	struct dm_table origin;
 	struct dm_device cow;
@@ -181,7 +188,7 @@ static int stage_thick(struct builtin *b, struct staged_disk *d, const char *vg,
 static int stage_lvm(struct builtin *b, struct staged_disk *d, const char *vg, const char *lv,
 		     const char *segtype, char *why, size_t size)
 {
-	const char *dev = d->vdi->dev ? d->vdi->dev : "?";
+	const char *dev = dev_of(d);
 	char *name = NULL, *origin = NULL, *opt = NULL;
 	bool thin = !strcmp(segtype, "thin");
 	int r = -ENOMEM;
@@ -223,7 +230,7 @@ out:
 static int stage_reflink(struct builtin *b, struct staged_disk *d, const char *src,
 			 char *why, size_t size)
 {
-	const char *dev = d->vdi->dev ? d->vdi->dev : "?";
+	const char *dev = dev_of(d);
 	struct stat st;
 	int dst, r = 0;
 
@@ -239,11 +246,11 @@ static int stage_reflink(struct builtin *b, struct staged_disk *d, const char *s
 	}
 	dst = open(d->made, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 0777);
 	if (dst < 0) {
-		r = -errno;
+		r = refuse(why, size, -errno, "disk %s: cannot create %s: %s", dev, d->made,
+			   strerror(errno));
 		free(d->made);
 		d->made = NULL;
-		return refuse(why, size, r, "disk %s: cannot create %s.xq-staged-%s: %s", dev, src,
-			      b->uuid, strerror(-r));
+		return r;
 	}
 	/* Tried now, so that a filesystem without reflinks fails before the freeze. */
 	if (ioctl(dst, FICLONE, d->src_fd) < 0)
@@ -261,7 +268,7 @@ static int stage_reflink(struct builtin *b, struct staged_disk *d, const char *s
 static int stage_disk(struct builtin *b, struct staged_disk *d, char *why, size_t size)
 {
 	const char *params = d->vdi->params ? d->vdi->params : "";
-	const char *dev = d->vdi->dev ? d->vdi->dev : "?";
+	const char *dev = dev_of(d);
 	const char *src = params, *scheme_end = strstr(params, ":/");
 	char *out = NULL, vg[128], lv[128], segtype[32];
 	struct stat st;
@@ -270,9 +277,11 @@ static int stage_disk(struct builtin *b, struct staged_disk *d, char *why, size_
 	/* qdisk writes FORMAT:PATH */
 	if (scheme_end && params[0] >= 'a' && params[0] <= 'z')
 		src = scheme_end + 1;
-	if (stat(src, &st) == 0 && S_ISREG(st.st_mode))
+	if (stat(src, &st))
+		st.st_mode = 0;
+	if (S_ISREG(st.st_mode))
 		return stage_reflink(b, d, src, why, size);
-	if (stat(src, &st) == 0 && S_ISBLK(st.st_mode)) {
+	if (S_ISBLK(st.st_mode)) {
 		r = lvm(lvs_type, src, NULL, NULL, &out);
 		if (r == -EINTR)
 			return refuse(why, size, r, "interrupted");
@@ -313,56 +322,38 @@ int builtin_stage(struct builtin *b, const struct disks *disks, const char *uuid
 }
 
 /* The pool makes the staged snapshot again, of the origin as it is now. */
-static int capture_thin(int control, struct staged_disk *d, char *why, size_t size)
+static int snap_again(int control, struct staged_disk *d, char *why, size_t size)
 {
-	const char *dev = d->vdi->dev ? d->vdi->dev : "?";
-	bool deleted = false;
 	char msg[64];
-	int r, resumed;
+	int r;
 
-	r = dm_suspend(control, d->origin);
-	if (r)
-		return refuse(why, size, r, "disk %s: cannot suspend %s: %s", dev, d->origin,
-			      strerror(-r));
 	snprintf(msg, sizeof(msg), "delete %lu", d->snapshot_id);
 	r = dm_message(control, d->pool, msg);
-	if (!r) {
-		deleted = true;
-		snprintf(msg, sizeof(msg), "create_snap %lu %lu", d->snapshot_id, d->origin_id);
-		r = dm_message(control, d->pool, msg);
-	}
-	resumed = dm_resume(control, d->origin);
-	if (r && deleted)
+	if (r)
+		return refuse(why, size, r, "disk %s: the thin pool refused '%s': %s", dev_of(d),
+			      msg, strerror(-r));
+	snprintf(msg, sizeof(msg), "create_snap %lu %lu", d->snapshot_id, d->origin_id);
+	r = dm_message(control, d->pool, msg);
+	if (r)
 		return refuse(why, size, r, "disk %s: the thin pool refused '%s' (%s) after"
 			      " deleting the staged snapshot's data: %s has none; lvremove it",
-			      dev, msg, strerror(-r), d->made);
-	if (r)
-		return refuse(why, size, r, "disk %s: the thin pool refused '%s': %s", dev, msg,
-			      strerror(-r));
-	if (resumed)
-		return refuse(why, size, resumed, "disk %s: cannot resume %s: %s", dev, d->origin,
-			      strerror(-resumed));
+			      dev_of(d), msg, strerror(-r), d->made);
 	return 0;
 }
 
 /* An empty exception store under the staged snapshot's table: it begins now. */
-static int capture_thick(int control, struct staged_disk *d, char *why, size_t size)
+static int store_again(int control, struct staged_disk *d, char *why, size_t size)
 {
 	static char zeros[4096] __attribute__((aligned(4096)));
 	const struct dm_table error = { .length = d->table.length, .type = "error" };
-	const char *dev = d->vdi->dev ? d->vdi->dev : "?";
 	struct dm_device snapshot;
 	const char *step;
-	int r, resumed;
+	int r;
 
 	r = dm_status(control, d->snapshot, 0, &snapshot);
 	if (r || snapshot.open_count)
-		return refuse(why, size, r ? r : -EBUSY, "disk %s: %s is %s", dev, d->made,
+		return refuse(why, size, r ? r : -EBUSY, "disk %s: %s is %s", dev_of(d), d->made,
 			      r ? "gone" : "in use");
-	r = dm_suspend(control, d->origin);
-	if (r)
-		return refuse(why, size, r, "disk %s: cannot suspend %s: %s", dev, d->origin,
-			      strerror(-r));
 	step = "let the staged snapshot go";
 	r = dm_table_load(control, d->snapshot, &error);
 	r = r ?: dm_resume(control, d->snapshot);
@@ -376,19 +367,32 @@ static int capture_thick(int control, struct staged_disk *d, char *why, size_t s
 		r = dm_table_load(control, d->snapshot, &d->table);
 		r = r ?: dm_resume(control, d->snapshot);
 	}
-	resumed = dm_resume(control, d->origin);
 	if (r)
-		return refuse(why, size, r, "disk %s: cannot %s of %s: %s", dev, step, d->made,
-			      strerror(-r));
-	if (resumed)
-		return refuse(why, size, resumed, "disk %s: cannot resume %s: %s", dev, d->origin,
-			      strerror(-resumed));
+		return refuse(why, size, r, "disk %s: cannot %s of %s: %s", dev_of(d), step,
+			      d->made, strerror(-r));
 	return 0;
+}
+
+/* Either, with the origin suspended throughout, as lvcreate has it. */
+static int capture_lvm(int control, struct staged_disk *d, char *why, size_t size)
+{
+	int r, resumed;
+
+	r = dm_suspend(control, d->origin);
+	if (r)
+		return refuse(why, size, r, "disk %s: cannot suspend %s: %s", dev_of(d), d->origin,
+			      strerror(-r));
+	r = (d->kind == DISK_THIN ? snap_again : store_again)(control, d, why, size);
+	resumed = dm_resume(control, d->origin);
+	if (!r && resumed)
+		r = refuse(why, size, resumed, "disk %s: cannot resume %s: %s", dev_of(d),
+			   d->origin, strerror(-resumed));
+	return r;
 }
 
 static int capture_reflink(struct staged_disk *d, char *why, size_t size)
 {
-	const char *dev = d->vdi->dev ? d->vdi->dev : "?";
+	const char *dev = dev_of(d);
 	int dst, r = 0;
 
 	dst = open(d->made, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -435,12 +439,10 @@ int builtin_capture(struct builtin *b, char *const requested[], unsigned int nre
 
 		if (!vdi_listed(d->vdi, requested, nreq))
 			continue;
-		if (d->kind == DISK_THIN)
-			r = capture_thin(b->control, d, why, why_size);
-		else if (d->kind == DISK_THICK)
-			r = capture_thick(b->control, d, why, why_size);
-		else
+		if (d->kind == DISK_REFLINK)
 			r = capture_reflink(d, why, why_size);
+		else
+			r = capture_lvm(b->control, d, why, why_size);
 		if (r)
 			break;
 		d->captured = true;

@@ -286,6 +286,28 @@ static int command_budget(struct run *run)
 	return 0;
 }
 
+/* The user's snapshot command, its failure recorded in the report. */
+static int run_command(struct run *run, char **env, char **output)
+{
+	struct snapshot_report *report = run->report;
+	int r, status;
+
+	r = command_run(run->opts->command, env, report->command_timeout_ms, true, output,
+			&status);
+	if (r == -ETIMEDOUT)
+		fail(report, XQ_EXIT_FAILED, "the snapshot command ran longer than %d ms and was killed",
+		     report->command_timeout_ms);
+	else if (r == -EINTR)
+		fail(report, XQ_EXIT_ERROR, "interrupted: the snapshot command was killed");
+	else if (r == -ECHILD)
+		fail(report, XQ_EXIT_FAILED, "the snapshot command failed (%s %d)",
+		     WIFEXITED(status) ? "exit status" : "signal",
+		     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	else if (r)
+		fail(report, XQ_EXIT_ERROR, "cannot run the snapshot command: %s", strerror(-r));
+	return r;
+}
+
 /*
  * snapwatchd's create-snapshots. Returns 0 when the snapshot was taken;
  * any failure is also recorded in the report's detail, since the guest's
@@ -298,7 +320,7 @@ static int take_snapshot(struct run *run)
 	const char *snaptype;
 	long long started;
 	unsigned int nreq = 0, i;
-	int r, status;
+	int r;
 
 	requested = xsu_list(run->xs, &nreq, "%s/snapshot", run->vss);
 	if (!requested || !nreq) {
@@ -341,26 +363,12 @@ static int take_snapshot(struct run *run)
 	started = now_ms();
 	if (run->opts->builtin) {
 		r = builtin_capture(&run->builtin, requested, nreq, &output, why, sizeof(why));
-		report->snapshot_ms = now_ms() - started;
 		if (r)
 			fail(report, XQ_EXIT_FAILED, "%s", why);
-		goto taken;
+	} else {
+		r = run_command(run, env, &output);
 	}
-	r = command_run(run->opts->command, env, report->command_timeout_ms, true, &output,
-			&status);
 	report->snapshot_ms = now_ms() - started;
-	if (r == -ETIMEDOUT)
-		fail(report, XQ_EXIT_FAILED, "the snapshot command ran longer than %d ms and was killed",
-		     report->command_timeout_ms);
-	else if (r == -EINTR)
-		fail(report, XQ_EXIT_ERROR, "interrupted: the snapshot command was killed");
-	else if (r == -ECHILD)
-		fail(report, XQ_EXIT_FAILED, "the snapshot command failed (%s %d)",
-		     WIFEXITED(status) ? "exit status" : "signal",
-		     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-	else if (r)
-		fail(report, XQ_EXIT_ERROR, "cannot run the snapshot command: %s", strerror(-r));
-taken:
 	if (r)
 		goto out;
 	/* From here on there is a snapshot: ours, whatever the guest says of it. */
@@ -796,8 +804,8 @@ static void discard(struct run *run)
 		report->discarded = !builtin_discard(&run->builtin);
 		return;
 	}
-	if (!report->snapuuid || !run->opts->discard_command || asprintf(&reason, "XQ_DISCARD_REASON=%s",
-						    report->detail) < 0)
+	if (!report->snapuuid || !run->opts->discard_command ||
+	    asprintf(&reason, "XQ_DISCARD_REASON=%s", report->detail) < 0)
 		return;
 	report->discarded = !after_command(run, run->opts->discard_command, reason, NULL);
 	free(reason);
